@@ -128,6 +128,8 @@ class Maintainable:
 @dataclass(frozen=True)
 class ItemScheme(Maintainable):
     items: tuple[Item, ...] = ()
+    #: True when the scheme holds only some of its items (itemID queries, partial references).
+    is_partial: bool = False
 
     @cached_property
     def by_id(self) -> dict[str, Item]:
