@@ -1,0 +1,159 @@
+"""SDMX-REST 1.5.0 data queries: ``/data/{flowRef}/{key}/{providerRef}``.
+
+Everything that can fail (syntax, unknown flow, format, limits, an empty
+result) fails before the first byte; then rows stream from the store cursor
+through the writer to the socket.
+"""
+
+from __future__ import annotations
+
+from itertools import chain
+from typing import Iterable, Iterator
+
+from flask import Blueprint, request
+
+from ..errors import NoResults, NotFound, NotImplementedYet, ResponseTooLarge, SyntaxProblem
+from ..formats import DATA_FORMATS, DEFAULT_DATA_FORMAT, MediaFormat
+from ..formats.context import ALL_DIMENSIONS, TIME_PERIOD, WriteContext
+from ..model.data import Observation, Series
+from ..model.query import DataQuery
+from ..model.structure import DataStructure, Dataflow
+from . import catalog, settings, store
+from .http import choose_format, etag_for, languages, not_modified, respond
+from .params import (
+    check_known,
+    parse_count,
+    parse_detail,
+    parse_flow_ref,
+    parse_instant,
+    parse_key,
+    parse_period,
+    parse_providers,
+)
+
+blueprint = Blueprint("data", __name__)
+
+KNOWN_PARAMS = {"startPeriod", "endPeriod", "updatedAfter", "firstNObservations", "lastNObservations",
+                "dimensionAtObservation", "detail", "includeHistory", "format", "formatVersion", "lang",
+                "compression", "labels", "timeFormat", "keys", "asOf"}
+
+
+def find_flow(flow_ref: str) -> tuple[Dataflow, DataStructure]:
+    agency, flow_id, version = parse_flow_ref(flow_ref)
+    flows = [f for f in catalog().dataflows if f.ref.id == flow_id and (agency is None or f.ref.agency == agency)
+             and (version is None or f.ref.version == version)]
+    if not flows:
+        raise NotFound(f"dataflow {flow_ref!r} does not exist; GET /dataflow lists the dataflows")
+    flow = flows[-1]
+    dsd = catalog().structure_of(flow)
+    if dsd is None:
+        raise NotFound(f"the structure of dataflow {flow_ref!r} is not available")
+    return flow, dsd
+
+
+def build_query(flow: Dataflow, dsd: DataStructure, key: str | None, providers: str | None) -> DataQuery:
+    args = request.args
+    check_known(args, KNOWN_PARAMS)
+    if args.get("includeHistory", "false").lower() not in ("false", "true"):
+        raise SyntaxProblem("includeHistory must be true or false")
+    return DataQuery(
+        flow=str(flow.ref),
+        key=parse_key(key, dsd.dimension_ids),
+        providers=parse_providers(providers),
+        start=parse_period("startPeriod", args.get("startPeriod"), end=False),
+        end=parse_period("endPeriod", args.get("endPeriod"), end=True),
+        updated_after=parse_instant("updatedAfter", args["updatedAfter"]) if args.get("updatedAfter") else None,
+        first_n=parse_count("firstNObservations", args.get("firstNObservations")),
+        last_n=parse_count("lastNObservations", args.get("lastNObservations")),
+        detail=parse_detail(args.get("detail")),
+        as_of=parse_instant("asOf", args["asOf"]) if args.get("asOf") else None,
+        include_history=args.get("includeHistory", "false").lower() == "true",
+    )
+
+
+def dimension_at_observation(dsd: DataStructure, fmt: MediaFormat) -> str:
+    value = request.args.get("dimensionAtObservation") or TIME_PERIOD
+    if value not in (TIME_PERIOD, ALL_DIMENSIONS) and value not in dsd.dimension_by_id:
+        raise SyntaxProblem(f"dimensionAtObservation={value!r} is not TIME_PERIOD, AllDimensions or a dimension of "
+                            f"{dsd.ref.id} ({', '.join(dsd.dimension_ids)})")
+    if "timeseries" in fmt.media_type and value != TIME_PERIOD:
+        raise SyntaxProblem(f"{fmt.content_type} carries time series only; dimensionAtObservation must be "
+                            "TIME_PERIOD (ask for the non-time-series format instead)")
+    return value
+
+
+def regroup(series: Iterable[Series], dsd: DataStructure, dimension: str) -> Iterator[Series]:
+    """Series keyed by the other dimensions and TIME_PERIOD, observations over ``dimension``.
+
+    The key of each regrouped series holds the other dimensions in DSD order
+    followed by the time period; each observation's ``time_period`` carries the
+    code of ``dimension``. This pivot holds the matching observations in memory
+    (bounded by the response limit checked before).
+    """
+    position = dsd.dimension_ids.index(dimension)
+    groups: dict[tuple[str, ...], list[Observation]] = {}
+    attributes: dict[tuple[str, ...], dict] = {}
+    for s in series:
+        others = s.key[:position] + s.key[position + 1:]
+        for obs in s.observations:
+            group = (*others, obs.time_period)
+            groups.setdefault(group, []).append(Observation(s.key[position], obs.value, obs.attributes, obs.origin))
+            attributes.setdefault(group, dict(s.attributes))
+    for group in sorted(groups):
+        yield Series(group, groups[group], attributes[group])
+
+
+def _codelists_by_id(dsd: DataStructure) -> dict:
+    out = {}
+    for ref in dsd.codelist_refs():
+        cl = catalog().codelist(ref)
+        if cl is not None:
+            out[ref.id] = cl
+    return out
+
+
+@blueprint.route("/data/<flow_ref>", methods=["GET", "HEAD"])
+@blueprint.route("/data/<flow_ref>/<key>", methods=["GET", "HEAD"])
+@blueprint.route("/data/<flow_ref>/<key>/<providers>", methods=["GET", "HEAD"])
+def data(flow_ref: str, key: str | None = None, providers: str | None = None):
+    flow, dsd = find_flow(flow_ref)
+    query = build_query(flow, dsd, key, providers)
+    fmt, media_params = choose_format(DATA_FORMATS, DEFAULT_DATA_FORMAT)
+    at_obs = dimension_at_observation(dsd, fmt)
+    if query.include_history and not getattr(store(), "supports_history", False):
+        raise NotImplementedYet("includeHistory is not implemented yet")
+    langs = languages()
+
+    last_modified = store().last_modified(str(flow.ref))
+    etag = etag_for(last_modified, request.full_path, fmt.content_type, ",".join(langs or ("*",)),
+                    request.headers.get("Accept-Encoding", ""))
+    if not_modified(etag, last_modified):
+        return respond(b"", fmt, status=304, last_modified=last_modified, etag=etag)
+
+    limit = settings().max_response_observations
+    if query.detail not in ("serieskeysonly", "nodata"):
+        total = store().count(query)
+        if total > limit:
+            raise ResponseTooLarge(f"the query matches {total:,} observations; the limit is {limit:,}. Narrow it by "
+                                   "key, startPeriod/endPeriod or lastNObservations, or page with a Range header")
+
+    cursor = store().query(query)
+    series_iter = iter(cursor)
+    first = next(series_iter, None)
+    if first is None:
+        cursor.close()
+        raise NoResults(f"no data for {request.path} with the given parameters")
+    rows: Iterable[Series] = chain([first], series_iter)
+    if at_obs not in (TIME_PERIOD, ALL_DIMENSIONS):
+        rows = regroup(rows, dsd, at_obs)
+    ctx = WriteContext(
+        structure=dsd, dataflow=flow, codelists=_codelists_by_id(dsd), dimension_at_observation=at_obs,
+        detail=query.detail, languages=langs or ("en",),
+        labels=request.args.get("labels") or media_params.get("labels", "id"),
+        time_format=request.args.get("timeFormat") or media_params.get("timeformat", "original"),
+        keys=request.args.get("keys") or media_params.get("keys", "none"),
+        self_link=request.url,
+    )
+    body = fmt.writer(rows, ctx)
+    return respond(body, fmt, last_modified=last_modified, etag=etag, on_close=cursor.close,
+                   filename=f"{flow.ref.id}.csv" if request.args.get("format") == "csvfile" else None)

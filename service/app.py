@@ -1,0 +1,52 @@
+"""The Flask application factory: settings, catalog, store, blueprints and error handling."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, jsonify
+
+from .catalog import load_catalog
+from .settings import Settings
+
+
+def create_app(settings: Settings | None = None, *, store=None, catalog=None) -> Flask:
+    """A configured app. ``store``/``catalog`` may be given (tests, the demo loader) or are opened here."""
+    from .api import data, http, structure
+    from .store import open_store
+
+    settings = settings or Settings.from_env()
+    app = Flask("migstat")
+    app.config["MIGSTAT"] = settings
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
+    app.url_map.strict_slashes = False
+
+    catalog = catalog or load_catalog(settings.root)
+    if not catalog.report.valid:
+        problems = "; ".join(f"{p.where()}: {p.message}" for p in catalog.report.errors())
+        raise RuntimeError(f"the structures in {settings.root} have errors (run `migstat check`): {problems}")
+    app.extensions["migstat.catalog"] = catalog
+    app.extensions["migstat.store"] = store or open_store(settings.database_url)
+
+    http.install(app)
+    app.register_blueprint(structure.blueprint)
+    app.register_blueprint(data.blueprint)
+
+    @app.get("/health")
+    def health():
+        app.extensions["migstat.store"].last_modified()
+        return jsonify(status="ok")
+
+    @app.get("/")
+    def index():
+        return jsonify(
+            service="migstat",
+            description="SDMX-REST service for harmonised migration statistics of Kazakhstan, Kyrgyzstan and "
+                        "Tajikistan",
+            api={"sdmx-rest": "1.5.0", "structure": "/{resource}/{agencyID}/{resourceID}/{version}/{itemID}",
+                 "data": "/data/{flowRef}/{key}/{providerRef}"},
+            dataflows=[str(f.ref) for f in catalog.dataflows],
+        )
+
+    logging.getLogger("migstat").setLevel(logging.INFO)
+    return app
