@@ -6,6 +6,7 @@ resource name, agency, id and version serve the CLI, the mappings and the API.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -42,6 +43,8 @@ class Catalog:
     provider_schemes: list[DataProviderScheme] = field(default_factory=list)
     provision_agreements: list[ProvisionAgreement] = field(default_factory=list)
     report: Report = field(default_factory=Report)
+    #: Digest of the source files: the same structures give the same value on every replica (ETags).
+    fingerprint: str = ""
 
     # -- lookups ---------------------------------------------------------
     def artefacts(self, kind: str) -> list[Maintainable]:
@@ -139,7 +142,18 @@ def load_catalog(root: Path | str = PROJECT_ROOT) -> Catalog:
     catalog.agency_schemes = [agencies] if agencies else []
     catalog.provider_schemes = [providers] if providers else []
     _add_provision_agreements(catalog, providers, grants, loader)
+    catalog.fingerprint = _fingerprint(Path(root))
     return catalog
+
+
+def _fingerprint(root: Path) -> str:
+    digest = hashlib.sha256()
+    for folder in ("dsd", "codelists"):
+        for path in sorted((root / folder).rglob("*")):
+            if path.is_file():
+                digest.update(str(path.relative_to(root)).encode())
+                digest.update(path.read_bytes())
+    return digest.hexdigest()[:24]
 
 
 def _add_provision_agreements(catalog: Catalog, providers: DataProviderScheme | None, grants: list[dict],
