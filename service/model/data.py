@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Iterable, Mapping, Sequence
 
-EMPTY: Mapping[str, str] = {}
+#: A shared read-only empty mapping.
+EMPTY: Mapping[str, str] = MappingProxyType({})
 
 # Dataset actions (SDMX-ML ``action``; SDMX-CSV ACTION column I/A, M, R, D).
 APPEND = "Append"
@@ -39,7 +41,7 @@ class Origin:
 class Observation:
     time_period: str
     value: float | None
-    attributes: Mapping[str, str] = EMPTY
+    attributes: Mapping[str, str] = field(default_factory=dict)
     origin: Origin | None = None
 
 
@@ -47,7 +49,7 @@ class Observation:
 class Series:
     key: tuple[str, ...]
     observations: Sequence[Observation]
-    attributes: Mapping[str, str] = EMPTY
+    attributes: Mapping[str, str] = field(default_factory=dict)
     origin: Origin | None = None
 
 
