@@ -1,0 +1,230 @@
+"""Validation of data against a data structure, the codelists and a dataflow's constraint.
+
+Pure: model objects in, Problems out through a Report; no I/O. The converter
+of national tables and the push API run every series through here before a
+byte is written or stored. Rules, each with its slug:
+
+``bad-key``                  a series key without one code per dimension
+``missing-dimension``        an empty code in a key
+``unknown-code``             a code (dimension or coded attribute) not in its codelist
+``not-allowed``              a code outside the dataflow's Allowed constraint
+``missing-codelist``         a component's codelist is not available
+``bad-time-period``          TIME_PERIOD empty or not a period of the series' FREQ
+``bad-value``                OBS_VALUE neither a finite number nor missing
+``missing-without-status``   a missing OBS_VALUE whose OBS_STATUS does not say why
+``missing-attribute``        a mandatory attribute absent
+``unknown-attribute``        an attribute the structure does not define (or at another level)
+``duplicate-observation``    the same series key and time period twice
+
+Checks are cached per distinct key, code and period, so a long stream costs
+little more than one dictionary lookup per observation.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Iterable, Iterator, Mapping
+
+from .data import Origin, Series
+from .period import period_matches_freq
+from .report import Problem, Report
+from .structure import OBSERVATION, SERIES, Codelist, ContentConstraint, DataStructure, MaintainableRef
+
+#: OBS_STATUS codes (SDMX CL_OBS_STATUS) that explain why an observation has no value.
+MISSING_STATUSES = frozenset({"O", "M", "L", "H", "Q", "K", "J", "S"})
+
+FREQ = "FREQ"
+OBS_STATUS = "OBS_STATUS"
+
+
+class DataValidator:
+    """Checks series of one structure; problems go to ``report``.
+
+    ``codelists`` maps each codelist reference of the structure to its
+    Codelist (a missing one is reported once). ``constraint`` is the
+    dataflow's Allowed constraint, or None.
+    """
+
+    def __init__(self, structure: DataStructure, codelists: Mapping[MaintainableRef, Codelist],
+                 constraint: ContentConstraint | None = None, report: Report | None = None):
+        self.structure = structure
+        self.report = report if report is not None else Report()
+        self.dimension_ids = structure.dimension_ids
+        self.freq_index = self.dimension_ids.index(FREQ) if FREQ in self.dimension_ids else None
+        components = (*structure.dimensions, *structure.attributes)
+        self.codes: dict[str, frozenset[str] | None] = {}
+        self.allowed: dict[str, frozenset[str] | None] = {}
+        missing: set[MaintainableRef] = set()
+        for comp in components:
+            ref = comp.representation.codelist
+            codelist = codelists.get(ref) if ref is not None else None
+            if ref is not None and codelist is None and ref not in missing:
+                missing.add(ref)
+                self.report.error("missing-codelist", f"codelist {ref} of {comp.id} is not available; its codes "
+                                  "cannot be checked", object_id=comp.id)
+            self.codes[comp.id] = frozenset(codelist.by_id) if codelist is not None else None
+            self.allowed[comp.id] = constraint.allowed(comp.id) if constraint is not None else None
+        self.obs_attributes = {a.id for a in structure.attributes_at(OBSERVATION)}
+        self.series_attributes = {a.id for a in structure.attributes_at(SERIES)}
+        self.mandatory_obs = tuple(a.id for a in structure.attributes_at(OBSERVATION) if a.mandatory)
+        self.mandatory_series = tuple(a.id for a in structure.attributes_at(SERIES) if a.mandatory)
+        self.flagged: set[tuple[str, str]] = set()  # (component, code) already reported
+        self.keys_checked: set[tuple[str, ...]] = set()
+        self.good_periods: set[tuple[str, str]] = set()
+        self.good_obs_attrs: set[tuple[str, str]] = set()
+        self.good_series_attrs: set[tuple[str, str]] = set()
+        self.seen: dict[tuple[tuple[str, ...], str], Origin | None] = {}
+        self.series_count = 0
+        self.observation_count = 0
+
+    # -- the stream ------------------------------------------------------
+    def __call__(self, series: Iterable[Series]) -> Iterator[Series]:
+        """Yield every series after checking it (valid or not: the report says)."""
+        for one in series:
+            self.check_series(one)
+            yield one
+        self.report.stats.update(series=self.series_count, observations=self.observation_count)
+
+    def check_all(self, series: Iterable[Series]) -> Report:
+        for _ in self(series):
+            pass
+        return self.report
+
+    # -- one series ------------------------------------------------------
+    def check_series(self, series: Series) -> None:
+        self.series_count += 1
+        key = series.key
+        where = series.origin or (series.observations[0].origin if series.observations else None)
+        if key not in self.keys_checked:
+            self.keys_checked.add(key)
+            self.check_key(key, where)
+        for attr_id, value in series.attributes.items():
+            if (attr_id, value) not in self.good_series_attrs:
+                if self.check_attribute(attr_id, value, self.series_attributes, "series", where):
+                    self.good_series_attrs.add((attr_id, value))
+        for attr_id in self.mandatory_series:
+            if not series.attributes.get(attr_id):
+                self.problem("missing-attribute", f"series {'.'.join(key)} has no {attr_id} (mandatory)", where,
+                             attr_id)
+        freq = key[self.freq_index] if self.freq_index is not None and len(key) == len(self.dimension_ids) else ""
+        good_periods, good_attrs, seen = self.good_periods, self.good_obs_attrs, self.seen
+        mandatory = self.mandatory_obs
+        for obs in series.observations:
+            self.observation_count += 1
+            period = obs.time_period
+            if (freq, period) not in good_periods:
+                self.check_period(freq, period, obs.origin)
+            value = obs.value
+            attrs = obs.attributes
+            if value is None or (value != value):  # None or NaN: missing
+                status = attrs.get(OBS_STATUS)
+                if status not in MISSING_STATUSES:
+                    self.problem("missing-without-status",
+                                 f"no value and OBS_STATUS {status!r} does not say why (expected one of "
+                                 f"{', '.join(sorted(MISSING_STATUSES))})", obs.origin, OBS_STATUS, status)
+            elif value.__class__ is not float and not _is_number(value):
+                self.problem("bad-value", f"OBS_VALUE {value!r} is not a number", obs.origin, "OBS_VALUE",
+                             str(value))
+            elif value in (math.inf, -math.inf):
+                self.problem("bad-value", "OBS_VALUE is infinite", obs.origin, "OBS_VALUE", str(value))
+            for attr_id, text in attrs.items():
+                if (attr_id, text) not in good_attrs:
+                    if self.check_attribute(attr_id, text, self.obs_attributes, "observation", obs.origin):
+                        good_attrs.add((attr_id, text))
+            for attr_id in mandatory:
+                if not attrs.get(attr_id):
+                    self.problem("missing-attribute", f"observation {period} of {'.'.join(key)} has no {attr_id} "
+                                 "(mandatory)", obs.origin, attr_id)
+            obs_key = (key, period)
+            if obs_key in seen:
+                first = seen[obs_key]
+                again = f" (first at {_where(first)})" if first is not None and first.row is not None else ""
+                self.problem("duplicate-observation", f"{'.'.join(key)} {period} appears twice{again}", obs.origin,
+                             None, period)
+            else:
+                seen[obs_key] = obs.origin
+
+    def check_key(self, key: tuple[str, ...], where: Origin | None) -> None:
+        dims = self.dimension_ids
+        if len(key) != len(dims):
+            self.problem("bad-key", f"series key {'.'.join(key)} has {len(key)} codes; {self.structure.ref.id} has "
+                         f"{len(dims)} dimensions ({', '.join(dims)})", where, None, ".".join(key))
+            return
+        for dim_id, code in zip(dims, key):
+            if not code:
+                self.problem("missing-dimension", f"no code for dimension {dim_id}", where, dim_id)
+            else:
+                self.check_code(dim_id, code, where)
+
+    def check_code(self, comp_id: str, code: str, where: Origin | None) -> bool:
+        codes = self.codes.get(comp_id)
+        if codes is not None and code not in codes:
+            if (comp_id, code) not in self.flagged:
+                self.flagged.add((comp_id, code))
+                self.problem("unknown-code", f"{comp_id} code {code!r} is not in its codelist", where, comp_id, code)
+            return False
+        allowed = self.allowed.get(comp_id)
+        if allowed is not None and code not in allowed:
+            if (comp_id, code) not in self.flagged:
+                self.flagged.add((comp_id, code))
+                self.problem("not-allowed", f"{comp_id} code {code!r} is outside the dataflow's constraint",
+                             where, comp_id, code, expected=", ".join(sorted(allowed)))
+            return False
+        return True
+
+    def check_period(self, freq: str, period: str, where: Origin | None) -> None:
+        if not isinstance(period, str) or not period:
+            self.problem("bad-time-period", "no TIME_PERIOD", where, "TIME_PERIOD")
+        elif period_matches_freq(period, freq):
+            self.good_periods.add((freq, period))
+        else:
+            self.problem("bad-time-period", f"TIME_PERIOD {period!r} is not a period of frequency {freq!r}", where,
+                         "TIME_PERIOD", period, expected=_FREQ_EXAMPLES.get(freq, "an SDMX time period"))
+
+    def check_attribute(self, attr_id: str, value: str, level: set[str], level_name: str,
+                        where: Origin | None) -> bool:
+        if attr_id not in level:
+            known = attr_id in self.codes
+            message = (f"attribute {attr_id} is not attached at {level_name} level" if known
+                       else f"{self.structure.ref.id} has no attribute {attr_id}")
+            self.problem("unknown-attribute", message, where, attr_id, value)
+            return False
+        if not isinstance(value, str):
+            self.problem("bad-value", f"{attr_id} value {value!r} is not text", where, attr_id, str(value))
+            return False
+        if value and (self.codes.get(attr_id) is not None or self.allowed.get(attr_id) is not None):
+            return self.check_code(attr_id, value, where)
+        return True
+
+    def problem(self, code: str, message: str, where: Origin | None, component: str | None,
+                value: str | None = None, expected: str | None = None) -> None:
+        loc = where.as_where() if where is not None else {}
+        self.report.add(Problem(code, message, object_id=component, value=value, expected=expected, **loc))
+
+
+def validate_series(series: Iterable[Series], structure: DataStructure,
+                    codelists: Mapping[MaintainableRef, Codelist], constraint: ContentConstraint | None = None,
+                    report: Report | None = None) -> Iterator[Series]:
+    """Yield each series of ``series`` after checking it; problems go to ``report``."""
+    return DataValidator(structure, codelists, constraint, report)(series)
+
+
+def check_series(series: Iterable[Series], structure: DataStructure, codelists: Mapping[MaintainableRef, Codelist],
+                 constraint: ContentConstraint | None = None, report: Report | None = None) -> Report:
+    """Check every series and return the Report."""
+    return DataValidator(structure, codelists, constraint, report).check_all(series)
+
+
+_FREQ_EXAMPLES = {"A": "YYYY or YYYY-A1", "S": "YYYY-S1 or YYYY-S2", "Q": "YYYY-Q1..YYYY-Q4",
+                  "M": "YYYY-MM", "W": "YYYY-Www", "D": "YYYY-MM-DD"}
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _where(origin: Origin) -> str:
+    parts = [f"row {origin.row}"]
+    if origin.column:
+        parts.append(f"column {origin.column}")
+    return ", ".join(parts)
