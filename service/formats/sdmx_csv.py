@@ -1,0 +1,218 @@
+"""SDMX-CSV data messages 2.0 and 1.0, written as a stream.
+
+Rule: model series -> bytes, as a generator; nothing here reads files or
+buffers the whole message. One line per observation: the structure columns,
+the dimensions in DSD order, TIME_PERIOD, OBS_VALUE (``NaN`` for a missing
+value; OBS_STATUS says why), then every attribute of the DSD in its order,
+series attributes repeated on each line. Options come from the WriteContext:
+labels (id, both, name), keys (SERIES_KEY / OBS_KEY columns, 2.0), the
+ACTION column (2.0), detail, and the time format (1.0).
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Iterable, Iterator
+
+from ..model.data import Series
+from ..model.period import period_bounds
+from ..model.structure import DATASET, OBSERVATION, SERIES
+from .context import ALL_DIMENSIONS, TIME_PERIOD, WriteContext
+
+MEDIA_TYPE_2 = "application/vnd.sdmx.data+csv;version=2.0.0"
+MEDIA_TYPE_1 = "application/vnd.sdmx.data+csv;version=1.0.0"
+
+#: SDMX-CSV 2.0 ACTION letters of the dataset actions.
+ACTION_LETTERS = {"Information": "I", "Append": "A", "Replace": "R", "Delete": "D", "Merge": "M"}
+
+#: Lines gathered before a chunk is yielded.
+CHUNK_LINES = 4000
+
+
+def quote(text: str) -> str:
+    """One CSV field (RFC 4180): quoted only when it holds a comma, a quote or a line break."""
+    if '"' in text:
+        return '"' + text.replace('"', '""') + '"'
+    if "," in text or "\n" in text or "\r" in text:
+        return '"' + text + '"'
+    return text
+
+
+def value_text(value: float | None) -> str:
+    """OBS_VALUE as text: integers without a decimal point, others shortest round-trip, NaN for missing."""
+    if value is None or value != value:
+        return "NaN"
+    if isinstance(value, int):
+        return str(value)
+    if value.is_integer() and -1e15 < value < 1e15:
+        return str(int(value))
+    return repr(value)
+
+
+def write_sdmx_csv(series: Iterable[Series], ctx: WriteContext) -> Iterator[bytes]:
+    """SDMX-CSV 2.0.0: STRUCTURE, STRUCTURE_ID, [ACTION], [SERIES_KEY], [OBS_KEY], components."""
+    return _write(series, ctx, version=2)
+
+
+def write_sdmx_csv_1(series: Iterable[Series], ctx: WriteContext) -> Iterator[bytes]:
+    """SDMX-CSV 1.0.0: DATAFLOW first, then dimensions, TIME_PERIOD, OBS_VALUE, attributes."""
+    return _write(series, ctx, version=1)
+
+
+class _Cells:
+    """Component value -> cell text for one labels option (id, both, name); coded values cached."""
+
+    def __init__(self, ctx: WriteContext):
+        self.ctx = ctx
+        self.mode = ctx.labels if ctx.labels in ("both", "name") else "id"
+        self.cache: dict[tuple[str, str], str] = {}
+
+    def name(self, comp_id: str, code: str) -> str:
+        codelist = self.ctx.codelist_of(comp_id)
+        item = codelist.by_id.get(code) if codelist is not None else None
+        return (self.ctx.name(item.names) or "") if item is not None else ""
+
+    def __call__(self, comp_id: str, value: str, coded: bool) -> str:
+        if not coded:
+            return quote(value)
+        hit = self.cache.get((comp_id, value))
+        if hit is None:
+            if self.mode == "both" and value:
+                name = self.name(comp_id, value)
+                hit = quote(f"{value}: {name}" if name else value)
+            elif self.mode == "name":
+                hit = quote(value) + "," + quote(self.name(comp_id, value) if value else "")
+            else:
+                hit = quote(value)
+            self.cache[(comp_id, value)] = hit
+        return hit
+
+
+def _write(series: Iterable[Series], ctx: WriteContext, version: int) -> Iterator[bytes]:
+    dsd = ctx.structure
+    dims = dsd.dimension_ids
+    with_obs = ctx.detail not in ("serieskeysonly", "nodata")
+    attrs = [] if ctx.detail in ("dataonly", "serieskeysonly") else [
+        a for a in dsd.attributes if with_obs or a.attachment in (SERIES, DATASET)]
+    coded = {c.id: c.representation.codelist is not None for c in (*dsd.dimensions, *dsd.attributes)}
+    cells = _Cells(ctx)
+    name_cols = cells.mode == "name"
+    keys = ctx.keys if version == 2 and ctx.keys in ("series", "obs", "both") else "none"
+    series_key_col, obs_key_col = keys in ("series", "both"), keys in ("obs", "both") and with_obs
+
+    header = _header(ctx, version, dims, with_obs, attrs, coded, name_cols, series_key_col, obs_key_col)
+    lead = _lead(ctx, version, cells.mode)
+    attr_ids = [a.id for a in attrs]
+    obs_ids = [a.id for a in attrs if a.attachment == OBSERVATION]
+    # Fast path: the DSD lists observation attributes before series ones (ours does).
+    obs_first = attr_ids[:len(obs_ids)] == obs_ids
+    period_text = _period_formatter(ctx.time_format if version == 1 else "original")
+    at_obs = ctx.dimension_at_observation
+    pivot_pos = dims.index(at_obs) if at_obs not in (TIME_PERIOD, ALL_DIMENSIONS) and at_obs in dims else -1
+
+    lines: list[str] = [header]
+    append = lines.append
+    for one in series:
+        values = {**ctx.dataset_attributes, **one.attributes}
+        set_cells = {a: cells(a, values.get(a, ""), coded[a]) for a in attr_ids if a not in obs_ids}
+        if not with_obs:
+            tail = "," + ",".join(set_cells[a] for a in attr_ids) if attr_ids else ""
+            if pivot_pos < 0:
+                append(_prefix(lead, one.key, dims, cells, series_key_col, False)[:-1] + tail + "\n")
+            else:
+                for obs in one.observations:
+                    full = (*one.key[:pivot_pos], obs.time_period, *one.key[pivot_pos:-1])
+                    append(_prefix(lead, full, dims, cells, series_key_col, False)[:-1] + tail + "\n")
+            continue
+        if pivot_pos < 0:
+            prefix = _prefix(lead, one.key, dims, cells, series_key_col, obs_key_col)
+        tail = ",".join(set_cells[a] for a in attr_ids[len(obs_ids):]) if obs_first else ""
+        for obs in one.observations:
+            if pivot_pos >= 0:  # regrouped series: key = other dimensions + TIME_PERIOD
+                full = (*one.key[:pivot_pos], obs.time_period, *one.key[pivot_pos:-1])
+                prefix, period = _prefix(lead, full, dims, cells, series_key_col, obs_key_col), one.key[-1]
+                key = full
+            else:
+                period, key = obs.time_period, one.key
+            value = obs.value
+            if value.__class__ is float and value.is_integer() and -1e15 < value < 1e15:
+                text = str(int(value))
+            else:
+                text = value_text(value)
+            start = prefix.replace("\x00", ".".join(key) + "." + period, 1) if obs_key_col else prefix
+            if not attr_ids:
+                append(f"{start}{period_text(period)},{text}\n")
+                continue
+            oa = obs.attributes
+            if obs_first:
+                row = [cells(a, oa.get(a, ""), coded[a]) for a in obs_ids]
+                if tail:
+                    row.append(tail)
+            else:
+                row = [set_cells[a] if a in set_cells else cells(a, oa.get(a, ""), coded[a]) for a in attr_ids]
+            append(f"{start}{period_text(period)},{text},{','.join(row)}\n")
+        if len(lines) >= CHUNK_LINES:
+            yield "".join(lines).encode("utf-8")
+            lines.clear()
+    if lines:
+        yield "".join(lines).encode("utf-8")
+
+
+def _header(ctx: WriteContext, version: int, dims: tuple[str, ...], with_obs: bool, attrs: list,
+            coded: dict[str, bool], name_cols: bool, series_key_col: bool, obs_key_col: bool) -> str:
+    def col(comp_id: str) -> str:
+        return f"{comp_id},{comp_id} name" if name_cols and coded.get(comp_id) else comp_id
+
+    header: list[str] = []
+    if version == 2:
+        header += ["STRUCTURE", "STRUCTURE_ID"] + (["STRUCTURE_NAME"] if name_cols else [])
+        if ctx.with_action or ctx.action != "Information":
+            header.append("ACTION")
+        header += (["SERIES_KEY"] if series_key_col else []) + (["OBS_KEY"] if obs_key_col else [])
+    else:
+        header.append("DATAFLOW")
+    header += [col(d) for d in dims]
+    if with_obs:
+        header += [TIME_PERIOD, "OBS_VALUE"]
+    header += [col(a.id) for a in attrs]
+    return ",".join(header) + "\n"
+
+
+def _lead(ctx: WriteContext, version: int, mode: str) -> str:
+    """The structure columns every line starts with (and ACTION for 2.0)."""
+    flow_name = ctx.name(ctx.dataflow.names) or ""
+    ref = ctx.flow_ref + (f": {flow_name}" if mode == "both" and flow_name else "")
+    if version == 1:
+        return quote(ref) + ","
+    lead = ["dataflow", quote(ref)] + ([quote(flow_name)] if mode == "name" else [])
+    if ctx.with_action or ctx.action != "Information":
+        lead.append(ACTION_LETTERS.get(ctx.action, "I"))
+    return ",".join(lead) + ","
+
+
+def _prefix(lead: str, key: tuple[str, ...], dims: tuple[str, ...], cells: _Cells, series_key_col: bool,
+            obs_key_col: bool) -> str:
+    """Everything of a line before TIME_PERIOD; ``\\x00`` stands for the OBS_KEY filled per observation."""
+    parts = [lead]
+    if series_key_col:
+        parts.append(".".join(key) + ",")
+    if obs_key_col:
+        parts.append("\x00,")
+    parts.append(",".join(cells(d, code, True) for d, code in zip(dims, key)))
+    return "".join(parts) + ","
+
+
+def _period_formatter(time_format: str) -> Callable[[str], str]:
+    if time_format != "normalized":
+        return str
+    cache: dict[str, str] = {}
+
+    def normalized(period: str) -> str:
+        hit = cache.get(period)
+        if hit is None:
+            try:
+                hit = period_bounds(period)[0].date().isoformat()
+            except ValueError:
+                hit = quote(period)
+            cache[period] = hit
+        return hit
+    return normalized
