@@ -1,0 +1,92 @@
+"""Engines and transactions: SQLite and PostgreSQL behind the same calls.
+
+SQLite: WAL (readers never wait for a writer), foreign keys on, a busy
+timeout, full sync (an accepted submission survives a power cut). The
+driver's own transaction handling is switched off so that we issue BEGIN:
+``BEGIN IMMEDIATE`` for writes, so two writers queue on the busy timeout
+instead of failing when a reader turns into a writer, ``BEGIN`` for reads.
+
+PostgreSQL: writes run REPEATABLE READ, so two submissions touching the same
+rows cannot silently overwrite each other: the second one fails with a
+serialization error, which becomes StoreConflict (HTTP 409).
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Iterator
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+
+from service.store import StoreConflict, StoreError
+
+#: SQLSTATEs that mean "another transaction got there first": retry later.
+CONFLICT_STATES = {"40001", "40P01", "23505", "55P03"}
+
+_WRITE = "migstat_write"
+
+
+def create_store_engine(url: str | URL, *, busy_timeout: float = 30.0, echo: bool = False) -> Engine:
+    url = make_url(url)
+    if url.get_backend_name() == "sqlite":
+        if url.database in (None, "", ":memory:"):
+            raise StoreError("the store needs a SQLite file (sqlite:///migstat.db), not an in-memory database")
+        engine = create_engine(url, echo=echo,
+                               connect_args={"timeout": busy_timeout, "check_same_thread": False})
+        _configure_sqlite(engine, busy_timeout)
+        return engine
+    if url.get_backend_name() == "postgresql":
+        return create_engine(url, echo=echo, pool_pre_ping=True)
+    raise StoreError(f"unsupported database {url.get_backend_name()!r}: use sqlite:/// or postgresql+psycopg://")
+
+
+def _configure_sqlite(engine: Engine, busy_timeout: float) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):  # noqa: ANN001
+        dbapi_connection.isolation_level = None  # we send BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        for pragma in ("journal_mode=WAL", "foreign_keys=ON", "synchronous=FULL",
+                       f"busy_timeout={int(busy_timeout * 1000)}", "cache_size=-65536",
+                       "temp_store=MEMORY"):
+            cursor.execute(f"PRAGMA {pragma}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        write = connection.get_execution_options().get(_WRITE)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+def is_postgres(connection: Connection) -> bool:
+    return connection.dialect.name == "postgresql"
+
+
+@contextmanager
+def write_transaction(engine: Engine) -> Iterator[Connection]:
+    """A connection in a write transaction: committed on success, rolled back on any error.
+
+    Database errors come out as StoreConflict (another writer holds or changed
+    the same rows; SQLite still locked after the busy timeout) or StoreError.
+    """
+    try:
+        with engine.connect() as connection:
+            options = {_WRITE: True}
+            if engine.dialect.name == "postgresql":
+                options["isolation_level"] = "REPEATABLE READ"
+            connection.execution_options(**options)
+            with connection.begin():
+                yield connection
+    except DBAPIError as exc:
+        raise translate(exc) from exc
+    except SQLAlchemyError as exc:
+        raise StoreError(f"database error: {exc}") from exc
+
+
+def translate(exc: DBAPIError) -> StoreError:
+    state = getattr(exc.orig, "sqlstate", None)
+    message = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+    if state in CONFLICT_STATES or "database is locked" in message:
+        return StoreConflict(f"a concurrent write conflicts with this one, try again: {message}")
+    return StoreError(f"database error: {message}")

@@ -1,0 +1,156 @@
+"""The current schema, as SQLAlchemy Core tables, and how values are kept in it.
+
+The schema knows nothing of any DSD: a series is its dataflow and its key as
+text (codes joined by '.'), so a DSD may gain a dimension or an attribute
+without a schema change. Attributes are JSON text (``NULL`` when there are
+none), sorted by id so equal attribute sets are equal strings.
+
+Filtering by key uses ``series_code``: one row per (series, dimension
+position) holding that position's code, keyed on (flow, position, code,
+series_id). A key filter ``A.KZ+KG..`` becomes one indexed ``IN`` lookup per
+constrained position, for any number of dimensions, and availability reads
+the codes in use straight from it. (Columns k1..kN on ``series`` would cap
+the number of dimensions and need an index per column to serve the same
+queries.)
+
+Every instant is an integer count of microseconds since 1970-01-01 UTC:
+periods (``period_start``/``period_end``, end exclusive, so a query's
+[start, end) is two integer comparisons), change times (``updated_at``,
+``recorded_at``), submission and release times. Integers compare, index and
+sort the same way on SQLite and PostgreSQL.
+
+This file is the schema as ``migrate.py`` leaves it at the latest version;
+``migrate.py`` holds the steps that get there, and a test checks they agree.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import (BigInteger, Column, Float, ForeignKey, Index, Integer, LargeBinary,
+                        MetaData, SmallInteger, String, Table, Text, UniqueConstraint)
+
+#: Primary keys: 64-bit on PostgreSQL, the rowid alias INTEGER on SQLite.
+ID = BigInteger().with_variant(Integer(), "sqlite")
+
+#: Text compared byte by byte, so series keys sort the same on both databases.
+KEY_TEXT = Text().with_variant(Text(collation="C"), "postgresql")
+
+metadata = MetaData()
+
+schema_version = Table(
+    "schema_version", metadata,
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("description", Text, nullable=False),
+    Column("applied_at", BigInteger, nullable=False),
+)
+
+submission = Table(
+    "submission", metadata,
+    Column("submission_id", ID, primary_key=True),
+    Column("provider", Text, nullable=False),
+    Column("received_at", BigInteger, nullable=False),
+    Column("content_type", Text),
+    Column("checksum", String(64)),  # sha256 of the original bytes, hex
+    Column("body", LargeBinary),  # the original bytes, zlib-compressed
+    Column("body_size", BigInteger),
+    Column("status", String(16), nullable=False),  # accepted / rejected
+    Column("summary", Text),  # JSON: counts per dataset
+    Column("report", Text),  # JSON: the validation report
+    Column("release_at", BigInteger),  # embargo: invisible to others until then
+    Index("ix_submission_release_at", "release_at"),
+    Index("ix_submission_provider", "provider"),
+)
+
+series = Table(
+    "series", metadata,
+    Column("series_id", ID, primary_key=True),
+    Column("flow", Text, nullable=False),  # AGENCY:ID(VERSION)
+    Column("series_key", KEY_TEXT, nullable=False),  # codes joined by '.'
+    Column("provider", Text, nullable=False),  # who created it
+    Column("attributes", Text),  # series-level attributes, JSON
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),  # last change to it or its observations
+    Column("submission_id", ForeignKey("submission.submission_id")),  # last change
+    # version 2: when the series attributes last changed; a summary of the observations
+    Column("attributes_updated_at", BigInteger),
+    Column("obs_count", BigInteger, nullable=False, server_default="0"),
+    Column("period_first", BigInteger),  # min(period_start)
+    Column("period_last", BigInteger),  # max(period_end)
+    UniqueConstraint("flow", "series_key", name="uq_series_flow_key"),
+)
+
+series_code = Table(
+    "series_code", metadata,
+    Column("flow", Text, primary_key=True),
+    Column("position", SmallInteger, primary_key=True, autoincrement=False),  # 0-based
+    Column("code", Text, primary_key=True),
+    Column("series_id", ForeignKey("series.series_id"), primary_key=True),
+)
+
+observation = Table(
+    "observation", metadata,
+    Column("series_id", ForeignKey("series.series_id"), primary_key=True),
+    Column("time_period", Text, primary_key=True),  # as written: 2019, 2019-Q1...
+    Column("period_start", BigInteger, nullable=False),
+    Column("period_end", BigInteger, nullable=False),
+    Column("value", Float),
+    Column("attributes", Text),
+    Column("submission_id", ForeignKey("submission.submission_id"), nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    Index("ix_observation_series_start", "series_id", "period_start"),
+)
+
+# Every insert (I), update (U) and delete (D) of an observation, with the
+# state before and after: updatedAfter finds deletions here, asOf and the
+# embargo replay the latest row per observation.
+observation_history = Table(
+    "observation_history", metadata,
+    Column("history_id", ID, primary_key=True),
+    Column("series_id", ForeignKey("series.series_id"), nullable=False),
+    Column("time_period", Text, nullable=False),
+    Column("action", String(1), nullable=False),
+    Column("period_start", BigInteger, nullable=False),
+    Column("period_end", BigInteger, nullable=False),
+    Column("old_value", Float),
+    Column("old_attributes", Text),
+    Column("new_value", Float),
+    Column("new_attributes", Text),
+    Column("submission_id", ForeignKey("submission.submission_id"), nullable=False),
+    Column("recorded_at", BigInteger, nullable=False),
+    Index("ix_observation_history_pair", "series_id", "time_period", "history_id"),
+    Index("ix_observation_history_recorded_at", "recorded_at"),
+    Index("ix_observation_history_submission", "submission_id"),
+)
+
+# version 2: the same for series-level attributes.
+series_history = Table(
+    "series_history", metadata,
+    Column("history_id", ID, primary_key=True),
+    Column("series_id", ForeignKey("series.series_id"), nullable=False),
+    Column("action", String(1), nullable=False),
+    Column("old_attributes", Text),
+    Column("new_attributes", Text),
+    Column("submission_id", ForeignKey("submission.submission_id")),
+    Column("recorded_at", BigInteger, nullable=False),
+    Index("ix_series_history_series", "series_id", "history_id"),
+)
+
+INSERTED, UPDATED, DELETED = "I", "U", "D"
+ACCEPTED, REJECTED = "accepted", "rejected"
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def to_micros(moment: datetime) -> int:
+    """An instant as microseconds since the epoch; a naive datetime is taken as UTC."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    delta = moment - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def from_micros(micros: int | None) -> datetime | None:
+    if micros is None:
+        return None
+    return _EPOCH + timedelta(microseconds=micros)
