@@ -387,12 +387,13 @@ def test_a_database_from_the_previous_version_is_upgraded_with_its_data(database
     engine.dispose()
     with open_store(database_url) as store:
         assert store.schema_version() == LATEST
-        with store.query(query(key="A.KZ.IMM.F", as_of=datetime(2000, 1, 1))) as cursor:
-            assert [s.observations for s in cursor] == []  # v1 kept no insert history row for this test
         assert answer(store) == {"A.KZ.IMM.F": {"2019": 7.0}}
         assert store.available(query(), DIMENSIONS).obs_count == 1  # summaries backfilled
-        with store.query(query(detail=NO_DATA, as_of=datetime.now(timezone.utc))) as cursor:
-            assert [dict(s.attributes) for s in cursor] == []  # as_of reads history only
+        with store.query(query(as_of=datetime(2000, 1, 1))) as cursor:
+            (found,) = list(cursor)
+        assert found.observations == [Observation("2019", 7.0)]
+        assert dict(found.attributes) == {"UNIT": "PS"}  # series attribute history backfilled
+        assert answer(store, query(as_of=datetime(1970, 1, 1))) == {}
         write(store, dataset(series("A.KZ.IMM.F", obs("2020", 8))))
         assert answer(store) == {"A.KZ.IMM.F": {"2019": 7.0, "2020": 8}}
 

@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
-from sqlalchemy import (BigInteger, Column, Connection, Engine, Float, ForeignKey, Index, Integer,
+from sqlalchemy import (BigInteger, Column, Connection, Engine, Float, Index, Integer,
                         LargeBinary, MetaData, SmallInteger, String, Table, Text, UniqueConstraint,
                         func, inspect, select, text)
 
@@ -32,7 +32,7 @@ class Migration:
 
 
 def _create_core(conn: Connection) -> None:
-    """Version 1: submissions, series with their codes, observations and their history."""
+    """Version 1: submissions, series with their codes, observations and their past versions."""
     meta = MetaData()
     Table("schema_version", meta,
           Column("version", Integer, primary_key=True, autoincrement=False),
@@ -60,39 +60,38 @@ def _create_core(conn: Connection) -> None:
           Column("attributes", Text),
           Column("created_at", BigInteger, nullable=False),
           Column("updated_at", BigInteger, nullable=False),
-          Column("submission_id", ForeignKey("submission.submission_id")),
+          Column("submission_id", BigInteger),
           UniqueConstraint("flow", "series_key", name="uq_series_flow_key"))
     Table("series_code", meta,
           Column("flow", Text, primary_key=True),
           Column("position", SmallInteger, primary_key=True, autoincrement=False),
           Column("code", Text, primary_key=True),
-          Column("series_id", ForeignKey("series.series_id"), primary_key=True))
+          Column("series_id", BigInteger, primary_key=True, autoincrement=False))
     Table("observation", meta,
-          Column("series_id", ForeignKey("series.series_id"), primary_key=True),
+          Column("series_id", BigInteger, primary_key=True, autoincrement=False),
           Column("time_period", Text, primary_key=True),
           Column("period_start", BigInteger, nullable=False),
           Column("period_end", BigInteger, nullable=False),
           Column("value", Float),
           Column("attributes", Text),
-          Column("submission_id", ForeignKey("submission.submission_id"), nullable=False),
+          Column("submission_id", BigInteger, nullable=False),
           Column("updated_at", BigInteger, nullable=False),
           Index("ix_observation_series_start", "series_id", "period_start"))
     Table("observation_history", meta,
           Column("history_id", ID, primary_key=True),
-          Column("series_id", ForeignKey("series.series_id"), nullable=False),
+          Column("series_id", BigInteger, nullable=False),
           Column("time_period", Text, nullable=False),
-          Column("action", String(1), nullable=False),
           Column("period_start", BigInteger, nullable=False),
           Column("period_end", BigInteger, nullable=False),
-          Column("old_value", Float),
-          Column("old_attributes", Text),
-          Column("new_value", Float),
-          Column("new_attributes", Text),
-          Column("submission_id", ForeignKey("submission.submission_id"), nullable=False),
-          Column("recorded_at", BigInteger, nullable=False),
-          Index("ix_observation_history_pair", "series_id", "time_period", "history_id"),
-          Index("ix_observation_history_recorded_at", "recorded_at"),
-          Index("ix_observation_history_submission", "submission_id"))
+          Column("value", Float),
+          Column("attributes", Text),
+          Column("submission_id", BigInteger, nullable=False),
+          Column("valid_from", BigInteger, nullable=False),
+          Column("valid_to", BigInteger, nullable=False),
+          Column("ended_by", String(1), nullable=False),
+          Column("ended_submission_id", BigInteger, nullable=False),
+          Index("ix_observation_history_pair", "series_id", "time_period", "valid_from"),
+          Index("ix_observation_history_ended_submission", "ended_submission_id"))
     meta.create_all(conn)
 
 
@@ -102,15 +101,13 @@ def _series_history_and_summaries(conn: Connection) -> None:
                    "period_first BIGINT", "period_last BIGINT"):
         conn.execute(text(f"ALTER TABLE series ADD COLUMN {column}"))
     meta = MetaData()
-    Table("series", meta, Column("series_id", ID, primary_key=True))
-    Table("submission", meta, Column("submission_id", ID, primary_key=True))
     Table("series_history", meta,
           Column("history_id", ID, primary_key=True),
-          Column("series_id", ForeignKey("series.series_id"), nullable=False),
+          Column("series_id", BigInteger, nullable=False),
           Column("action", String(1), nullable=False),
           Column("old_attributes", Text),
           Column("new_attributes", Text),
-          Column("submission_id", ForeignKey("submission.submission_id")),
+          Column("submission_id", BigInteger),
           Column("recorded_at", BigInteger, nullable=False),
           Index("ix_series_history_series", "series_id", "history_id"))
     meta.tables["series_history"].create(conn)

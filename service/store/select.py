@@ -1,25 +1,31 @@
 """A DataQuery as SQL: which series, which observations, in what state.
 
-The observations a query sees come from one of three sources:
+An observation's versions are its current row in ``observation`` (valid
+from ``updated_at``) and its past versions in ``observation_history``
+(valid [valid_from, valid_to), ended by an update or a deletion). What a
+query sees:
 
-- now, no embargo hiding anything: the ``observation`` table itself;
-- ``asOf``: the history, replayed: for each observation the latest history
-  row recorded at or before the instant, unless that row is a deletion;
-- now, with embargoed submissions the viewer may not see: current rows not
-  written by those submissions, plus, for observations they did write or
-  delete, the latest history row written by anyone else.
+- now, nothing hidden: the ``observation`` table itself;
+- ``asOf`` T: the version valid at T, current or past;
+- with embargoed submissions the viewer may not see (the set E): the view
+  is that of a world where E's changes have not happened yet. A version
+  written by a visible submission is shown when it is valid (now or at T);
+  a version written by a visible submission but ended by E stays shown,
+  unless a visible submission has since written a newer version or deleted
+  the observation.
 
-``updatedAfter`` adds deletions: observations whose latest (visible)
-history row is a deletion recorded after the instant. They come with
-``deleted = 1`` and no value or attributes.
+``updatedAfter`` t adds deletions: observations whose latest visible event
+is a deletion after t. They come with ``deleted = 1`` and no value or
+attributes. Every write has its own instant, and versions that lived only
+inside one write are never recorded, so "later" is a plain comparison of
+instants.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import (ColumnElement, Select, and_, exists, func, literal, null, or_, select, tuple_,
-                        union_all)
+from sqlalchemy import ColumnElement, Select, and_, exists, func, literal, null, or_, select, union_all
 from sqlalchemy.sql import Subquery
 
 from service.model.query import DataQuery
@@ -41,6 +47,14 @@ class View:
     def replays_history(self) -> bool:
         return self.as_of is not None or bool(self.hidden)
 
+    def shown(self, submission_id) -> list[ColumnElement[bool]]:
+        """Conditions: ``submission_id`` is a submission the viewer may see."""
+        return [submission_id.not_in(self.hidden)] if self.hidden else []
+
+    def by(self, instant) -> list[ColumnElement[bool]]:
+        """Conditions: ``instant`` is no later than the instant asked for."""
+        return [instant <= self.as_of] if self.as_of is not None else []
+
 
 def series_condition(q: DataQuery, skip_position: int | None = None) -> ColumnElement[bool]:
     """The series of the query's flow whose key matches and whose provider is asked for."""
@@ -61,63 +75,68 @@ def matching_series(q: DataQuery, skip_position: int | None = None) -> Select:
     return select(series.c.series_id).where(series_condition(q, skip_position))
 
 
-def _latest(view: View, h) -> ColumnElement[bool]:
-    """``h`` is the latest history row of its observation that the view can see."""
+def _same(table, h) -> list[ColumnElement[bool]]:
+    return [table.c.series_id == h.c.series_id, table.c.time_period == h.c.time_period]
+
+
+def _created_since(view: View, h, instant, inclusive: bool = False) -> ColumnElement[bool]:
+    """A version the viewer sees was written after ``instant`` (by the view's time)."""
     later = observation_history.alias("later")
-    conditions = [later.c.series_id == h.c.series_id, later.c.time_period == h.c.time_period,
-                  later.c.history_id > h.c.history_id]
-    conditions.extend(_visible_history(view, later))
-    return ~exists().where(*conditions)
+    current = observation.alias("now_row")
+    after_history = later.c.valid_from >= instant if inclusive else later.c.valid_from > instant
+    after_current = current.c.updated_at >= instant if inclusive else current.c.updated_at > instant
+    return or_(
+        exists().where(*_same(later, h), after_history, *view.shown(later.c.submission_id),
+                       *view.by(later.c.valid_from)),
+        exists().where(*_same(current, h), after_current, *view.shown(current.c.submission_id),
+                       *view.by(current.c.updated_at)))
 
 
-def _visible_history(view: View, h) -> list[ColumnElement[bool]]:
-    conditions = []
-    if view.as_of is not None:
-        conditions.append(h.c.recorded_at <= view.as_of)
-    if view.hidden:
-        conditions.append(h.c.submission_id.not_in(view.hidden))
-    return conditions
+def _deleted_since(view: View, h, instant) -> ColumnElement[bool]:
+    """The viewer sees a deletion of the observation after ``instant`` (by the view's time)."""
+    later = observation_history.alias("later_deletion")
+    return exists().where(*_same(later, h), later.c.ended_by == DELETED, later.c.valid_to > instant,
+                          *view.shown(later.c.ended_submission_id), *view.by(later.c.valid_to))
 
 
-def _history_rows(view: View, ids: Select, h) -> Select:
-    return (select(h.c.series_id, h.c.time_period, h.c.period_start, h.c.period_end,
-                   h.c.new_value.label("value"), h.c.new_attributes.label("attributes"),
-                   h.c.recorded_at.label("updated_at"), literal(0).label("deleted"))
-            .where(h.c.series_id.in_(ids), h.c.action != DELETED, _latest(view, h),
-                   *_visible_history(view, h)))
+def _columns(table, updated_at):
+    return (table.c.series_id, table.c.time_period, table.c.period_start, table.c.period_end,
+            table.c.value, table.c.attributes, updated_at.label("updated_at"), literal(0).label("deleted"))
 
 
 def visible_observations(q: DataQuery, view: View) -> Select:
     """(series_id, time_period, period_start, period_end, value, attributes, updated_at, deleted)."""
     ids = matching_series(q)
-    o = observation.c
-    current = select(o.series_id, o.time_period, o.period_start, o.period_end, o.value, o.attributes,
-                     o.updated_at, literal(0).label("deleted")).where(o.series_id.in_(ids))
+    o = observation
+    parts = [select(*_columns(o, o.c.updated_at)).where(
+        o.c.series_id.in_(ids), *view.by(o.c.updated_at), *view.shown(o.c.submission_id))]
     if not view.replays_history:
-        return current
+        return parts[0]
     h = observation_history.alias("h")
-    if view.as_of is not None:
-        return _history_rows(view, ids, h)
-    # Embargo now: current rows of visible submissions, history for what hidden ones touched.
-    touched = observation_history.alias("touched")
-    mine = observation.alias("mine")
-    replayed = _history_rows(view, ids, h).where(
-        tuple_(h.c.series_id, h.c.time_period).in_(
-            select(touched.c.series_id, touched.c.time_period)
-            .where(touched.c.submission_id.in_(view.hidden))),
-        ~exists().where(mine.c.series_id == h.c.series_id, mine.c.time_period == h.c.time_period,
-                        mine.c.submission_id.not_in(view.hidden)))
-    return union_all(current.where(o.submission_id.not_in(view.hidden)), replayed)
+    if view.as_of is not None:  # the past version valid at the instant
+        parts.append(select(*_columns(h, h.c.valid_from)).where(
+            h.c.series_id.in_(ids), h.c.valid_from <= view.as_of, h.c.valid_to > view.as_of,
+            *view.shown(h.c.submission_id)))
+    if view.hidden:  # visible versions that hidden submissions ended, still shown
+        ended = observation_history.alias("ended")
+        parts.append(select(*_columns(ended, ended.c.valid_from)).where(
+            ended.c.series_id.in_(ids), ended.c.ended_submission_id.in_(view.hidden),
+            ended.c.submission_id.not_in(view.hidden), *view.by(ended.c.valid_to),
+            ~_created_since(view, ended, ended.c.valid_from),
+            ~_deleted_since(view, ended, ended.c.valid_from)))
+    return union_all(*parts)
 
 
 def deleted_observations(q: DataQuery, view: View, after: int) -> Select:
-    """Observations whose latest visible history row is a deletion recorded after ``after``."""
+    """Observations whose latest visible event is a deletion after ``after``."""
     h = observation_history.alias("h")
     return (select(h.c.series_id, h.c.time_period, h.c.period_start, h.c.period_end,
                    null().label("value"), null().label("attributes"),
-                   h.c.recorded_at.label("updated_at"), literal(1).label("deleted"))
-            .where(h.c.series_id.in_(matching_series(q)), h.c.action == DELETED,
-                   h.c.recorded_at > after, _latest(view, h), *_visible_history(view, h)))
+                   h.c.valid_to.label("updated_at"), literal(1).label("deleted"))
+            .where(h.c.series_id.in_(matching_series(q)), h.c.ended_by == DELETED, h.c.valid_to > after,
+                   *view.shown(h.c.ended_submission_id), *view.by(h.c.valid_to),
+                   ~_created_since(view, h, h.c.valid_to, inclusive=True),
+                   ~_deleted_since(view, h, h.c.valid_to)))
 
 
 def series_attributes(view: View) -> Subquery | None:
@@ -127,9 +146,10 @@ def series_attributes(view: View) -> Subquery | None:
     h = series_history.alias("sh")
     later = series_history.alias("sh_later")
     newer = ~exists().where(later.c.series_id == h.c.series_id, later.c.history_id > h.c.history_id,
-                            *_visible_history(view, later))
+                            *view.by(later.c.recorded_at), *view.shown(later.c.submission_id))
     return (select(h.c.series_id, h.c.new_attributes.label("attributes"))
-            .where(newer, *_visible_history(view, h)).subquery("series_attributes"))
+            .where(newer, *view.by(h.c.recorded_at), *view.shown(h.c.submission_id))
+            .subquery("series_attributes"))
 
 
 def observation_rows(q: DataQuery, view: View, changes: str = ALL_CHANGES) -> Subquery:

@@ -35,12 +35,12 @@ from itertools import islice
 from typing import Iterable, Iterator, Mapping, Sequence
 
 import orjson
-from sqlalchemy import Connection, bindparam, delete, func, insert, literal, null, select, update
+from sqlalchemy import Connection, delete, func, insert, literal, select, update
 
 from service.model.data import APPEND, DELETE, INFORMATION, MERGE, REPLACE, DataSet, Observation, Series
 from service.model.period import period_bounds
 from service.store import StoreError
-from service.store.bulk import insert_rows
+from service.store.bulk import delete_rows, insert_rows, one_of, update_rows
 from service.store.tables import (DELETED, INSERTED, UPDATED, observation, observation_history, series,
                                   series_code, series_history, to_micros)
 from service.store.submissions import DataSetSummary
@@ -51,15 +51,15 @@ CHUNK_SERIES = 500
 ACTIONS = {"append": MERGE, "a": MERGE, "information": MERGE, "i": MERGE, "merge": MERGE, "m": MERGE,
            "replace": REPLACE, "r": REPLACE, "delete": DELETE, "d": DELETE}
 
-_OBS_UPDATE = (update(observation)
-               .where(observation.c.series_id == bindparam("b_series_id"),
-                      observation.c.time_period == bindparam("b_time_period"))
-               .values(value=bindparam("b_value"), attributes=bindparam("b_attributes"),
-                       submission_id=bindparam("b_submission_id"), updated_at=bindparam("b_updated_at")))
-_OBS_DELETE = delete(observation).where(observation.c.series_id == bindparam("b_series_id"),
-                                        observation.c.time_period == bindparam("b_time_period"))
-_SERIES_ATTRS = (update(series).where(series.c.series_id == bindparam("b_series_id"))
-                 .values(attributes=bindparam("b_attributes"), attributes_updated_at=bindparam("b_at")))
+OBS_KEY = ("series_id", "time_period")
+OBS_CHANGE = ("value", "attributes", "submission_id", "updated_at")
+OBS_COLUMNS = (*OBS_KEY, "period_start", "period_end", *OBS_CHANGE)
+OBS_HISTORY_COLUMNS = ("series_id", "time_period", "period_start", "period_end", "value", "attributes",
+                       "submission_id", "valid_from", "valid_to", "ended_by", "ended_submission_id")
+SERIES_HISTORY_COLUMNS = ("series_id", "action", "old_attributes", "new_attributes", "submission_id",
+                          "recorded_at")
+SERIES_COLUMNS = ("flow", "series_key", "provider", "attributes", "created_at", "updated_at",
+                  "submission_id", "attributes_updated_at", "obs_count")
 
 
 def dumps(attributes: Mapping[str, str] | None) -> str | None:
@@ -129,12 +129,14 @@ class DataSetWriter:
         """Stamp the changed series and refresh their observation summaries."""
         o = observation.c
         for batch in _batches(sorted(self.touched), CHUNK_SERIES):
-            mine = o.series_id == series.c.series_id
-            self.conn.execute(update(series).where(series.c.series_id.in_(batch)).values(
-                updated_at=self.now, submission_id=self.submission_id,
-                obs_count=select(func.count()).select_from(observation).where(mine).scalar_subquery(),
-                period_first=select(func.min(o.period_start)).where(mine).scalar_subquery(),
-                period_last=select(func.max(o.period_end)).where(mine).scalar_subquery()))
+            self.conn.execute(update(series).where(one_of(self.conn, series.c.series_id, batch)).values(
+                updated_at=self.now, submission_id=self.submission_id, obs_count=0, period_first=None,
+                period_last=None))
+            summary = (select(o.series_id, func.count().label("n"), func.min(o.period_start).label("first"),
+                              func.max(o.period_end).label("last"))
+                       .where(one_of(self.conn, o.series_id, batch)).group_by(o.series_id).subquery())
+            self.conn.execute(update(series).where(series.c.series_id == summary.c.series_id).values(
+                obs_count=summary.c.n, period_first=summary.c.first, period_last=summary.c.last))
 
     # -- Merge and Replace ------------------------------------------------------------
 
@@ -150,6 +152,7 @@ class DataSetWriter:
             for obs in observations:
                 wanted[(series_id, obs.time_period)] = obs
         existing = self._existing(wanted)
+        sid, now = self.submission_id, self.now
         inserts, updates, history = [], [], []
         for (series_id, period), obs in wanted.items():
             value = _value(obs.value)
@@ -157,20 +160,16 @@ class DataSetWriter:
             if held is None:
                 attributes = dumps(obs.attributes)
                 start, end = self._bounds(period, series_id)
-                inserts.append((series_id, period, start, end, value, attributes))
-                history.append((series_id, period, INSERTED, start, end, None, None, value, attributes))
+                inserts.append((series_id, period, start, end, value, attributes, sid, now))
                 counts["added"] += 1
                 continue
-            old_value, old_attributes, start, end = held
+            old_value, old_attributes = held[0], held[1]
             attributes = dumps(obs.attributes) if replace else merge_attributes(old_attributes, obs.attributes)
             if value == old_value and attributes == old_attributes:
                 counts["unchanged"] += 1
                 continue
-            updates.append(dict(b_series_id=series_id, b_time_period=period, b_value=value,
-                                b_attributes=attributes, b_submission_id=self.submission_id,
-                                b_updated_at=self.now))
-            history.append((series_id, period, UPDATED, start, end, old_value, old_attributes,
-                            value, attributes))
+            updates.append((value, attributes, sid, now, series_id, period))
+            self._end_version(history, series_id, period, held, UPDATED)
             counts["replaced"] += 1
         self._flush(inserts, updates, [], history)
 
@@ -183,17 +182,27 @@ class DataSetWriter:
             merged = merge_attributes(entry[1], s.attributes)
             if merged != entry[1]:
                 history.append(self._series_change(entry[0], entry[1], merged))
-                changes.append(dict(b_series_id=entry[0], b_attributes=merged, b_at=self.now))
+                changes.append((merged, self.now, entry[0]))
                 entry[1] = merged
                 self.touched.add(entry[0])
-        if changes:
-            self.conn.execute(_SERIES_ATTRS, changes)
-            insert_rows(self.conn, series_history, history)
+        self._set_series_attributes(changes, history)
 
-    def _series_change(self, series_id: int, old: str | None, new: str | None) -> dict:
+    def _end_version(self, history: list[tuple], series_id: int, period: str, held: tuple,
+                     ended_by: str) -> None:
+        """Keep the version an update or delete ends, unless this very write made it."""
+        value, attributes, start, end, submission_id, valid_from = held
+        if valid_from < self.now:
+            history.append((series_id, period, start, end, value, attributes, submission_id, valid_from,
+                            self.now, ended_by, self.submission_id))
+
+    def _series_change(self, series_id: int, old: str | None, new: str | None) -> tuple:
         action = INSERTED if old is None else DELETED if new is None else UPDATED
-        return dict(series_id=series_id, action=action, old_attributes=old, new_attributes=new,
-                    submission_id=self.submission_id, recorded_at=self.now)
+        return (series_id, action, old, new, self.submission_id, self.now)
+
+    def _set_series_attributes(self, changes: list[tuple], history: list[tuple]) -> None:
+        """``changes``: (attributes, now, series_id); ``history``: series_history rows."""
+        update_rows(self.conn, series, ("attributes", "attributes_updated_at"), ("series_id",), changes)
+        insert_rows(self.conn, series_history, SERIES_HISTORY_COLUMNS, history)
 
     # -- Delete -----------------------------------------------------------------------
 
@@ -218,15 +227,12 @@ class DataSetWriter:
                     remaining = drop_attributes(entry[1], s.attributes)
                     if remaining != entry[1]:
                         history.append(self._series_change(series_id, entry[1], remaining))
-                        attribute_changes.append(dict(b_series_id=series_id, b_attributes=remaining,
-                                                      b_at=self.now))
+                        attribute_changes.append((remaining, self.now, series_id))
                         entry[1] = remaining
                         self.touched.add(series_id)
                 elif not observations:
                     whole.append(series_id)
-        if attribute_changes:
-            self.conn.execute(_SERIES_ATTRS, attribute_changes)
-            insert_rows(self.conn, series_history, history)
+        self._set_series_attributes(attribute_changes, history)
         self._delete_series(whole, counts)
         existing = self._existing(targets)
         updates, deletions, obs_history = [], [], []
@@ -234,20 +240,16 @@ class DataSetWriter:
             held = existing.get(pair)
             if held is None:
                 continue
-            old_value, old_attributes, start, end = held
             if obs.value is None and obs.attributes:
-                attributes = drop_attributes(old_attributes, obs.attributes)
-                if attributes == old_attributes:
+                attributes = drop_attributes(held[1], obs.attributes)
+                if attributes == held[1]:
                     continue
-                updates.append(dict(b_series_id=pair[0], b_time_period=pair[1], b_value=old_value,
-                                    b_attributes=attributes, b_submission_id=self.submission_id,
-                                    b_updated_at=self.now))
-                obs_history.append((*pair, UPDATED, start, end, old_value, old_attributes,
-                                    old_value, attributes))
+                updates.append((held[0], attributes, self.submission_id, self.now, *pair))
+                self._end_version(obs_history, *pair, held, UPDATED)
                 counts["replaced"] += 1
             else:
-                deletions.append(dict(b_series_id=pair[0], b_time_period=pair[1]))
-                obs_history.append((*pair, DELETED, start, end, old_value, old_attributes, None, None))
+                deletions.append(pair)
+                self._end_version(obs_history, *pair, held, DELETED)
                 counts["deleted"] += 1
         self._flush([], updates, deletions, obs_history)
 
@@ -255,25 +257,22 @@ class DataSetWriter:
         """Delete every observation and series attribute of the given series."""
         ids = sorted(set(ids))
         for batch in _batches(ids, CHUNK_SERIES):
-            columns = observation_history.c
-            copied = select(observation.c.series_id, observation.c.time_period, literal(DELETED),
-                            observation.c.period_start, observation.c.period_end, observation.c.value,
-                            observation.c.attributes, null(), null(), literal(self.submission_id),
-                            literal(self.now)).where(observation.c.series_id.in_(batch))
-            self.conn.execute(insert(observation_history).from_select(
-                [columns.series_id, columns.time_period, columns.action, columns.period_start,
-                 columns.period_end, columns.old_value, columns.old_attributes, columns.new_value,
-                 columns.new_attributes, columns.submission_id, columns.recorded_at], copied))
-            removed = self.conn.execute(delete(observation).where(observation.c.series_id.in_(batch))).rowcount
+            o = observation.c
+            ended = select(o.series_id, o.time_period, o.period_start, o.period_end, o.value, o.attributes,
+                           o.submission_id, o.updated_at, literal(self.now), literal(DELETED),
+                           literal(self.submission_id)
+                           ).where(one_of(self.conn, o.series_id, batch), o.updated_at < self.now)
+            self.conn.execute(insert(observation_history).from_select(list(OBS_HISTORY_COLUMNS), ended))
+            removed = self.conn.execute(delete(observation).where(
+                one_of(self.conn, observation.c.series_id, batch))).rowcount
             if removed:
                 counts["deleted"] += removed
                 self.touched.update(batch)
             held = self.conn.execute(select(series.c.series_id, series.c.attributes).where(
-                series.c.series_id.in_(batch), series.c.attributes.is_not(None))).all()
+                one_of(self.conn, series.c.series_id, batch), series.c.attributes.is_not(None))).all()
             if held:
-                self.conn.execute(_SERIES_ATTRS, [dict(b_series_id=i, b_attributes=None, b_at=self.now)
-                                                  for i, _ in held])
-                insert_rows(self.conn, series_history, [self._series_change(i, a, None) for i, a in held])
+                self._set_series_attributes([(None, self.now, i) for i, _ in held],
+                                            [self._series_change(i, a, None) for i, a in held])
                 for series_id, _ in held:
                     if series_id in self.by_id:
                         self.by_id[series_id][1] = None
@@ -305,7 +304,7 @@ class DataSetWriter:
 
     def _load_series(self, flow: str, keys: Sequence[str]) -> None:
         rows = self.conn.execute(select(series.c.series_key, series.c.series_id, series.c.attributes)
-                                 .where(series.c.flow == flow, series.c.series_key.in_(keys)))
+                                 .where(series.c.flow == flow, one_of(self.conn, series.c.series_key, keys)))
         for key, series_id, attributes in rows:
             entry = self.series_cache[(flow, key)] = [series_id, attributes]
             self.by_id[series_id] = entry
@@ -320,10 +319,9 @@ class DataSetWriter:
         return entry
 
     def _create_series(self, flow: str, keys: list[str], initial: Mapping[str, str | None]) -> None:
-        insert_rows(self.conn, series, [
-            dict(flow=flow, series_key=k, provider=self.provider, attributes=initial.get(k),
-                 created_at=self.now, updated_at=self.now, submission_id=self.submission_id,
-                 attributes_updated_at=self.now, obs_count=0) for k in keys])
+        insert_rows(self.conn, series, SERIES_COLUMNS, [
+            (flow, k, self.provider, initial.get(k), self.now, self.now, self.submission_id, self.now, 0)
+            for k in keys])
         for batch in _batches(keys, CHUNK_SERIES):
             self._load_series(flow, batch)
         codes, history = [], []
@@ -331,15 +329,14 @@ class DataSetWriter:
             series_id, attributes = self.series_cache[(flow, k)]
             self.fresh.add(series_id)
             self.touched.add(series_id)
-            codes.extend(dict(flow=flow, position=i, code=c, series_id=series_id)
-                         for i, c in enumerate(k.split(".")))
+            codes.extend((flow, i, c, series_id) for i, c in enumerate(k.split(".")))
             if attributes is not None:
                 history.append(self._series_change(series_id, None, attributes))
-        insert_rows(self.conn, series_code, codes)
-        insert_rows(self.conn, series_history, history)
+        insert_rows(self.conn, series_code, ("flow", "position", "code", "series_id"), codes)
+        insert_rows(self.conn, series_history, SERIES_HISTORY_COLUMNS, history)
 
     def _existing(self, wanted: Mapping[tuple[int, str], object]) -> dict[tuple[int, str], tuple]:
-        """Held (value, attributes, start, end) of the wanted observations, in bulk."""
+        """Held (value, attributes, start, end, submission_id, updated_at) of the wanted observations."""
         ids = {series_id for series_id, _ in wanted if series_id not in self.fresh}
         found: dict[tuple[int, str], tuple] = {}
         if ids:
@@ -348,11 +345,13 @@ class DataSetWriter:
             for id_batch in _batches(sorted(ids), CHUNK_SERIES):
                 for period_batch in _batches(periods, 5_000):
                     rows = self.conn.execute(
-                        select(o.series_id, o.time_period, o.value, o.attributes, o.period_start, o.period_end)
-                        .where(o.series_id.in_(id_batch), o.time_period.in_(period_batch)))
-                    for series_id, period, value, attributes, start, end in rows:
+                        select(o.series_id, o.time_period, o.value, o.attributes, o.period_start, o.period_end,
+                               o.submission_id, o.updated_at)
+                        .where(one_of(self.conn, o.series_id, id_batch),
+                               one_of(self.conn, o.time_period, period_batch)))
+                    for series_id, period, *held in rows:
                         if (series_id, period) in wanted:
-                            found[(series_id, period)] = (value, attributes, start, end)
+                            found[(series_id, period)] = tuple(held)
         self.fresh.difference_update(series_id for series_id, _ in wanted)
         return found
 
@@ -366,23 +365,16 @@ class DataSetWriter:
             bounds = self.periods[period] = (to_micros(start), to_micros(end))
         return bounds
 
-    def _flush(self, inserts: list[tuple], updates: list[dict], deletions: list[dict],
+    def _flush(self, inserts: list[tuple], updates: list[tuple], deletions: list[tuple],
                history: list[tuple]) -> None:
-        sid, now = self.submission_id, self.now
-        if inserts:
-            insert_rows(self.conn, observation, [
-                dict(series_id=r[0], time_period=r[1], period_start=r[2], period_end=r[3], value=r[4],
-                     attributes=r[5], submission_id=sid, updated_at=now) for r in inserts])
-        if updates:
-            self.conn.execute(_OBS_UPDATE, updates)
-        if deletions:
-            self.conn.execute(_OBS_DELETE, deletions)
-        if history:
-            insert_rows(self.conn, observation_history, [
-                dict(series_id=h[0], time_period=h[1], action=h[2], period_start=h[3], period_end=h[4],
-                     old_value=h[5], old_attributes=h[6], new_value=h[7], new_attributes=h[8],
-                     submission_id=sid, recorded_at=now) for h in history])
-            self.touched.update(h[0] for h in history)
+        """Rows in the column orders OBS_COLUMNS, OBS_CHANGE + OBS_KEY, OBS_KEY, OBS_HISTORY_COLUMNS."""
+        insert_rows(self.conn, observation, OBS_COLUMNS, inserts)
+        update_rows(self.conn, observation, OBS_CHANGE, OBS_KEY, updates)
+        delete_rows(self.conn, observation, OBS_KEY, deletions)
+        insert_rows(self.conn, observation_history, OBS_HISTORY_COLUMNS, history)
+        for rows in (inserts, deletions):
+            self.touched.update(row[0] for row in rows)
+        self.touched.update(row[4] for row in updates)
 
 
 def _key_text(key: Sequence[str]) -> str:
