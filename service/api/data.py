@@ -87,20 +87,33 @@ def regroup(series: Iterable[Series], dsd: DataStructure, dimension: str) -> Ite
 
     The key of each regrouped series holds the other dimensions in DSD order
     followed by the time period; each observation's ``time_period`` carries the
-    code of ``dimension``. This pivot holds the matching observations in memory
-    (bounded by the response limit checked before).
+    code of ``dimension``. Series attributes depend on ``dimension`` too, so they
+    travel on each observation (its own values win). This pivot holds the
+    matching observations in memory (bounded by the response limit checked before).
     """
     position = dsd.dimension_ids.index(dimension)
     groups: dict[tuple[str, ...], list[Observation]] = {}
-    attributes: dict[tuple[str, ...], dict] = {}
     for s in series:
         others = s.key[:position] + s.key[position + 1:]
         for obs in s.observations:
-            group = (*others, obs.time_period)
-            groups.setdefault(group, []).append(Observation(s.key[position], obs.value, obs.attributes, obs.origin))
-            attributes.setdefault(group, dict(s.attributes))
+            attributes = {**s.attributes, **obs.attributes} if s.attributes else obs.attributes
+            groups.setdefault((*others, obs.time_period), []).append(
+                Observation(s.key[position], obs.value, attributes, obs.origin))
     for group in sorted(groups):
-        yield Series(group, groups[group], attributes[group])
+        yield Series(group, groups[group])
+
+
+def component_names(dsd: DataStructure) -> dict:
+    """Names of the components, from their concepts."""
+    names = {}
+    for comp in (*dsd.dimensions, *dsd.attributes, dsd.time_dimension, dsd.measure):
+        if comp is None:
+            continue
+        scheme = catalog().get("conceptscheme", comp.concept.scheme)
+        concept = scheme.by_id.get(comp.concept.id) if scheme is not None else None
+        if concept is not None:
+            names[comp.id] = concept.names
+    return names
 
 
 def _codelists_by_id(dsd: DataStructure) -> dict:
@@ -137,9 +150,13 @@ def data(flow_ref: str, key: str | None = None, providers: str | None = None):
             raise ResponseTooLarge(f"the query matches {total:,} observations; the limit is {limit:,}. Narrow it by "
                                    "key, startPeriod/endPeriod or lastNObservations, or page with a Range header")
 
-    cursor = store().query(query)
-    series_iter = iter(cursor)
-    first = next(series_iter, None)
+    cursor = store().query(query).__enter__()
+    try:
+        series_iter = iter(cursor)
+        first = next(series_iter, None)
+    except BaseException:
+        cursor.close()
+        raise
     if first is None:
         cursor.close()
         raise NoResults(f"no data for {request.path} with the given parameters")
@@ -152,8 +169,12 @@ def data(flow_ref: str, key: str | None = None, providers: str | None = None):
         labels=request.args.get("labels") or media_params.get("labels", "id"),
         time_format=request.args.get("timeFormat") or media_params.get("timeformat", "original"),
         keys=request.args.get("keys") or media_params.get("keys", "none"),
-        self_link=request.url,
+        component_names=component_names(dsd), self_link=request.url,
     )
-    body = fmt.writer(rows, ctx)
+    try:
+        body = fmt.writer(rows, ctx)
+    except ValueError as exc:
+        cursor.close()
+        raise SyntaxProblem(str(exc)) from None
     return respond(body, fmt, last_modified=last_modified, etag=etag, on_close=cursor.close,
                    filename=f"{flow.ref.id}.csv" if request.args.get("format") == "csvfile" else None)

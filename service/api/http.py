@@ -16,7 +16,8 @@ from flask import Flask, Response, current_app, g, request
 from werkzeug.exceptions import HTTPException
 
 from ..errors import NotAcceptable, NotImplementedYet, ServiceError, SyntaxProblem, UriTooLong
-from ..formats import ERROR_FORMATS, MediaFormat, by_format_name, negotiate, render_error
+from ..formats import MediaFormat, by_format_name, negotiate, render_error
+from ..formats import ERROR_JSON_10, ERROR_JSON_20, ERROR_ML
 from ..model.structure import LANGUAGES
 from .params import parse_instant
 
@@ -148,15 +149,14 @@ def respond(body: bytes | Iterable[bytes], fmt: MediaFormat, *, status: int = 20
 def _error_format() -> MediaFormat:
     """Errors follow the negotiated format family: JSON for JSON requests, else SDMX-ML."""
     chosen = getattr(g, "format", None)
-    accept = (request.headers.get("Accept") or "").lower()
-    json_wanted = (chosen is not None and "json" in chosen.media_type) or (
-        chosen is None and "json" in accept and "xml" not in accept) or request.args.get("format", "").startswith("json")
-    v2 = request.path.startswith("/v2/")
-    for fmt in ERROR_FORMATS:
-        if ("json" in fmt.media_type) == json_wanted and (fmt.version or "").startswith("2" if v2 and json_wanted else
-                                                                                         ("1" if json_wanted else "2.1")):
-            return fmt
-    return ERROR_FORMATS[0]
+    if chosen is not None:
+        json_wanted = "json" in chosen.media_type
+    else:
+        accept = (request.headers.get("Accept") or "").lower()
+        json_wanted = ("json" in accept and "xml" not in accept) or request.args.get("format", "").startswith("json")
+    if not json_wanted:
+        return ERROR_ML
+    return ERROR_JSON_20 if request.path.startswith("/v2/") else ERROR_JSON_10
 
 
 def error_response(error: ServiceError) -> Response:

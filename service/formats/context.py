@@ -49,6 +49,8 @@ class WriteContext:
     with_action: bool = False
     #: Dataset-level attributes (dataset attachment).
     dataset_attributes: Mapping[str, str] = field(default_factory=dict)
+    #: Names of the components (concept names), for formats that show them.
+    component_names: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     #: Links (SDMX-JSON meta.links) to put in the message, e.g. the request URL.
     self_link: str | None = None
 

@@ -55,14 +55,14 @@ def structure_id(ctx: WriteContext) -> str:
     return "_".join((ref.agency, ref.id, ref.version)).replace(".", "_").replace("-", "_")
 
 
-def header(ctx: WriteContext) -> str:
+def header(ctx: WriteContext, root: str = "StructureSpecificData") -> str:
     """The XML declaration, the root start tag and the whole Header element."""
     ref = ctx.dataflow.ref
     ns = " ".join(f'xmlns:{p}="{u}"' for p, u in NAMESPACES.items())
     prepared = ctx.prepared.strftime("%Y-%m-%dT%H:%M:%S") + ("Z" if ctx.prepared.utcoffset() is not None else "")
     return (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
-        f'<message:StructureSpecificData {ns} xmlns:ns1="{escape(flow_namespace(ctx))}">\n'
+        f'<message:{root} {ns} xmlns:ns1="{escape(flow_namespace(ctx))}">\n'
         "<message:Header>\n"
         f"<message:ID>{escape(ctx.message_id)}</message:ID>\n"
         "<message:Test>false</message:Test>\n"
@@ -79,6 +79,17 @@ def header(ctx: WriteContext) -> str:
 
 def write_structure_specific(series: Iterable[Series], ctx: WriteContext) -> Iterator[bytes]:
     """The whole message in chunks: header, one DataSet, its Series (or flat Obs), the closing tags."""
+    return _write(series, ctx, "StructureSpecificData", "DataSetType")
+
+
+def write_structure_specific_timeseries(series: Iterable[Series], ctx: WriteContext) -> Iterator[bytes]:
+    """The time-series variant (StructureSpecificTimeSeriesData): TIME_PERIOD must be at observation."""
+    if ctx.dimension_at_observation != TIME_PERIOD:
+        raise ValueError("structure-specific time series data carry TIME_PERIOD at observation only")
+    return _write(series, ctx, "StructureSpecificTimeSeriesData", "TimeSeriesDataSetType")
+
+
+def _write(series: Iterable[Series], ctx: WriteContext, root: str, dataset_type: str) -> Iterator[bytes]:
     dsd = ctx.structure
     dims = dsd.dimension_ids
     at_obs = ctx.dimension_at_observation
@@ -94,8 +105,8 @@ def write_structure_specific(series: Iterable[Series], ctx: WriteContext) -> Ite
         series_dims = tuple(d for d in dims if d != at_obs) + (TIME_PERIOD,)
 
     dataset_attrs = "".join(f' {k}="{escape(v)}"' for k, v in ctx.dataset_attributes.items() if v)
-    parts = [header(ctx),
-             f'<message:DataSet ss:structureRef="{structure_id(ctx)}" xsi:type="ns1:DataSetType" '
+    parts = [header(ctx, root),
+             f'<message:DataSet ss:structureRef="{structure_id(ctx)}" xsi:type="ns1:{dataset_type}" '
              f'ss:dataScope="DataStructure" ss:action="{escape(ctx.action)}"{dataset_attrs}>\n']
     count = 0
     for one in series:
@@ -120,7 +131,7 @@ def write_structure_specific(series: Iterable[Series], ctx: WriteContext) -> Ite
             yield "".join(parts).encode("utf-8")
             parts.clear()
             count = 0
-    parts.append("</message:DataSet>\n</message:StructureSpecificData>\n")
+    parts.append(f"</message:DataSet>\n</message:{root}>\n")
     yield "".join(parts).encode("utf-8")
 
 
