@@ -346,6 +346,57 @@ def test_an_embargo_lifts_at_its_release_time(store):
     assert store.last_modified() >= released
 
 
+def test_an_embargo_does_not_undo_later_public_changes(store):
+    sample(store)
+    release = datetime.now(timezone.utc) + timedelta(hours=1)
+    write(store, dataset(series("A.KZ.IMM.F", obs("2019", 99), obs("2020", 98))), release_at=release)
+    write(store, dataset(series("A.KZ.IMM.F", obs("2019", 0)), action=DELETE))  # public, after the embargoed one
+    assert answer(store, query(key="A.KZ.IMM.F")) == {
+        "A.KZ.IMM.F": {"2018": (9, {"OBS_STATUS": "E"}), "2020": 11}}
+    assert answer(store, query(key="A.KZ.IMM.F", viewer="KZ")) == {
+        "A.KZ.IMM.F": {"2018": (9, {"OBS_STATUS": "E"}), "2020": 98}}
+
+
+def test_embargo_with_as_of_and_updated_after(store):
+    first = sample(store)
+    time.sleep(0.002)
+    between = datetime.now(timezone.utc)
+    release = datetime.now(timezone.utc) + timedelta(hours=1)
+    write(store, dataset(series("A.KZ.IMM.F", obs("2019", 99))),
+          dataset(series("A.KZ.EMI.F"), action=DELETE), release_at=release)
+    # The public sees no change since `between`, neither as updates nor as deletions.
+    assert answer(store, query(updated_after=between)) == {}
+    assert answer(store, query(updated_after=between, viewer="KZ")) == {
+        "A.KZ.EMI.F": {"2019": (None, dict(DELETED_ATTRIBUTES)), "2020": (None, dict(DELETED_ATTRIBUTES))},
+        "A.KZ.IMM.F": {"2019": 99}}
+    later = datetime.now(timezone.utc)
+    assert answer(store, query(as_of=later)) == answer(store, query(as_of=first.received_at)) == answer(store)
+    assert answer(store, query(as_of=later, viewer="KZ")) == answer(store, query(viewer="KZ"))
+
+
+def test_large_writes_take_the_bulk_paths(store):
+    """Enough rows for COPY and staged updates on PostgreSQL; the same answers as small ones."""
+    years = [str(y) for y in range(1900, 2000)]
+    keys = [f"A.C{i}.IMM.F" for i in range(10)]
+    assert write(store, dataset(*[series(k, *[obs(y, 1) for y in years]) for k in keys])).added == 1000
+    changed = write(store, dataset(*[series(k, *[obs(y, 2, OBS_STATUS="E") for y in years]) for k in keys],
+                                   action=REPLACE))
+    assert (changed.replaced, changed.unchanged) == (1000, 0)
+    stripped = write(store, dataset(*[series(k, *[obs(y, None, OBS_STATUS="x") for y in years]) for k in keys],
+                                    action=DELETE))
+    assert stripped.replaced == 1000
+    removed = write(store, dataset(*[series(k, *[obs(y, 0) for y in years[:50]]) for k in keys], action=DELETE))
+    assert removed.deleted == 500
+    found = answer(store)
+    assert len(found) == 10 and all(v == {y: 2 for y in years[50:]} for v in found.values())
+    assert store.count(query(as_of=changed.received_at)) == 1000
+    with store.query(query(key="A.C3.IMM.F", as_of=changed.received_at)) as cursor:
+        (s,) = list(cursor)
+    assert {o.time_period: (o.value, dict(o.attributes)) for o in s.observations} == {
+        y: (2, {"OBS_STATUS": "E"}) for y in years}
+    assert store.count(query(updated_after=stripped.received_at, key="A.C3..")) == 50
+
+
 # -- counts, availability, last change -----------------------------------------------------
 
 def test_availability_from_the_key_index(store):

@@ -42,7 +42,7 @@ class StoreConflict(StoreError):
 # Imported after the exceptions, which the modules below raise.
 from service.model.data import DataSet  # noqa: E402
 from service.model.query import DataQuery  # noqa: E402
-from service.store.engine import create_store_engine, write_transaction  # noqa: E402
+from service.store.engine import create_store_engine, refresh_statistics, write_transaction  # noqa: E402
 from service.store.migrate import LATEST, current_version, upgrade  # noqa: E402
 from service.store.read import (ACTION_KEY, DELETED_ATTRIBUTES, DELETED_MARK, Availability,  # noqa: E402
                                 SeriesCursor, available, count, last_modified)
@@ -54,6 +54,7 @@ from service.store.tables import ACCEPTED, REJECTED, from_micros, to_micros  # n
 from service.store.write import DataSetWriter  # noqa: E402
 
 DEFAULT_URL = "sqlite:///migstat.db"
+ANALYZE_AFTER = 50_000  # observations changed by one write that refresh the planner's statistics
 
 
 class Store:
@@ -108,6 +109,8 @@ class Store:
             writer.finish()
             summary = WriteSummary(submission_id, from_micros(now), summaries)
             set_summary(conn, submission_id, summary)
+        if summary.added + summary.replaced + summary.deleted >= ANALYZE_AFTER:
+            refresh_statistics(self.engine, ("observation", "observation_history", "series", "series_code"))
         return summary
 
     def record_rejected(self, *, provider: str, submission: SubmissionInfo,

@@ -14,7 +14,7 @@ serialization error, which becomes StoreConflict (HTTP 409).
 from __future__ import annotations
 
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Iterable, Iterator
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
@@ -79,11 +79,30 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
                 options["isolation_level"] = "REPEATABLE READ"
             connection.execution_options(**options)
             with connection.begin():
+                if engine.dialect.name == "postgresql":
+                    # Every statement of a write looks rows up by key. Tables grow inside
+                    # the write, beyond what the planner's statistics know, and it then
+                    # chose full scans per chunk: quadratic time on a large load.
+                    connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
                 yield connection
     except DBAPIError as exc:
         raise translate(exc) from exc
     except SQLAlchemyError as exc:
         raise StoreError(f"database error: {exc}") from exc
+
+
+def refresh_statistics(engine: Engine, tables: Iterable[str]) -> None:
+    """After a large write on PostgreSQL, let the planner know the tables' new sizes now
+    rather than when autovacuum comes round (reads plan with them)."""
+    if engine.dialect.name != "postgresql":
+        return
+    try:
+        with engine.connect() as connection:
+            connection.execution_options(isolation_level="AUTOCOMMIT")
+            for table in tables:
+                connection.exec_driver_sql(f'ANALYZE "{table}"')
+    except DBAPIError:  # statistics are an optimisation: a failure here loses nothing
+        pass
 
 
 def translate(exc: DBAPIError) -> StoreError:

@@ -29,7 +29,6 @@ series this write created), and rows go out with executemany.
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from itertools import islice
 from typing import Iterable, Iterator, Mapping, Sequence
@@ -85,13 +84,6 @@ def drop_attributes(old: str | None, names: Iterable[str]) -> str | None:
     for name in names:
         held.pop(name, None)
     return dumps(held)
-
-
-def _value(value: float | None) -> float | None:
-    if value is None:
-        return None
-    value = float(value)
-    return None if math.isnan(value) else value
 
 
 class DataSetWriter:
@@ -152,25 +144,32 @@ class DataSetWriter:
             for obs in observations:
                 wanted[(series_id, obs.time_period)] = obs
         existing = self._existing(wanted)
-        sid, now = self.submission_id, self.now
+        sid, now, periods = self.submission_id, self.now, self.periods
         inserts, updates, history = [], [], []
-        for (series_id, period), obs in wanted.items():
-            value = _value(obs.value)
-            held = existing.get((series_id, period))
+        added = unchanged = 0
+        for pair, obs in wanted.items():  # the hot loop of a large load: kept flat
+            value = obs.value
+            if value.__class__ is not float and value is not None:
+                value = float(value)  # ints, Decimals, numpy numbers
+            if value != value:  # NaN: missing
+                value = None
+            held = existing.get(pair) if existing else None
             if held is None:
-                attributes = dumps(obs.attributes)
-                start, end = self._bounds(period, series_id)
-                inserts.append((series_id, period, start, end, value, attributes, sid, now))
-                counts["added"] += 1
+                attributes = dumps(obs.attributes) if obs.attributes else None
+                start, end = periods.get(pair[1]) or self._bounds(pair[1], pair[0])
+                inserts.append((*pair, start, end, value, attributes, sid, now))
+                added += 1
                 continue
             old_value, old_attributes = held[0], held[1]
             attributes = dumps(obs.attributes) if replace else merge_attributes(old_attributes, obs.attributes)
             if value == old_value and attributes == old_attributes:
-                counts["unchanged"] += 1
+                unchanged += 1
                 continue
-            updates.append((value, attributes, sid, now, series_id, period))
-            self._end_version(history, series_id, period, held, UPDATED)
+            updates.append((value, attributes, sid, now, *pair))
+            self._end_version(history, *pair, held, UPDATED)
             counts["replaced"] += 1
+        counts["added"] += added
+        counts["unchanged"] += unchanged
         self._flush(inserts, updates, [], history)
 
     def _merge_series_attributes(self, flow: str, chunk: list[tuple[Series, Sequence[Observation]]]) -> None:
