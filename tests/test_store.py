@@ -397,6 +397,30 @@ def test_large_writes_take_the_bulk_paths(store):
     assert store.count(query(updated_after=stripped.received_at, key="A.C3..")) == 50
 
 
+def test_versions_for_include_history(store):
+    first = sample(store)
+    second = write(store, dataset(series("A.KZ.IMM.F", obs("2019", 100, OBS_STATUS="P"))))
+    third = write(store, dataset(series("A.KZ.IMM.F", obs("2019", 0)), action=DELETE))
+    with store.versions(query(key="A.KZ.IMM.F", start=parse_start_period("2019"),
+                              end=parse_end_period("2019"))) as cursor:
+        found = [(v.value, dict(v.attributes), v.submission_id, v.valid_from, v.valid_to, v.ended_by)
+                 for v in cursor]
+    assert found == [
+        (10, {}, first.submission_id, first.received_at, second.received_at, "U"),
+        (100, {"OBS_STATUS": "P"}, second.submission_id, second.received_at, third.received_at, "D")]
+    with store.versions(query(key="A.KZ.IMM.F", as_of=second.received_at)) as cursor:
+        found = [(v.time_period, v.value, v.valid_to) for v in cursor]
+    assert found == [("2018", 9, None), ("2019", 10, second.received_at), ("2019", 100, None), ("2020", 11, None)]
+    with store.versions(query(updated_after=second.received_at)) as cursor:
+        assert [(v.series_key, v.time_period, v.ended_by) for v in cursor] == [
+            (("A", "KZ", "IMM", "F"), "2019", "D")]
+
+
+def test_data_is_kept_under_full_flow_references(store):
+    with pytest.raises(StoreError, match="AGENCY:ID"):
+        write(store, dataset(series("A.KZ.IMM.F", obs("2019", 1)), flow="DF_MIGR"))
+
+
 # -- counts, availability, last change -----------------------------------------------------
 
 def test_availability_from_the_key_index(store):

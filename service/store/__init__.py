@@ -45,7 +45,8 @@ from service.model.query import DataQuery  # noqa: E402
 from service.store.engine import create_store_engine, refresh_statistics, write_transaction  # noqa: E402
 from service.store.migrate import LATEST, current_version, upgrade  # noqa: E402
 from service.store.read import (ACTION_KEY, DELETED_ATTRIBUTES, DELETED_MARK, Availability,  # noqa: E402
-                                SeriesCursor, available, count, last_modified)
+                                ObservationVersion, SeriesCursor, VersionCursor, available, count,
+                                last_modified)
 from service.store.select import ALL_CHANGES, DELETIONS, UPDATES  # noqa: E402
 from service.store.submissions import (DataSetSummary, SubmissionInfo, SubmissionRecord,  # noqa: E402
                                        WriteSummary, fetch_submission, insert_submission, next_instant,
@@ -138,6 +139,13 @@ class Store:
         """
         return SeriesCursor(self.engine, q, changes)
 
+    def versions(self, q: DataQuery) -> VersionCursor:
+        """A context manager yielding every version of the matching observations
+        (ObservationVersion, in key, time and version order): for includeHistory.
+        Honours the key, providers, periods, updatedAfter (versions begun or ended
+        since), asOf and the embargo; first/last N and detail are the caller's."""
+        return VersionCursor(self.engine, q)
+
     def count(self, q: DataQuery, *, changes: str = ALL_CHANGES) -> int:
         """How many observations ``q`` answers with (before any detail narrows them)."""
         return count(self.engine, q, changes)
@@ -159,5 +167,6 @@ def _clock() -> int:
 
 
 __all__ = ["ACTION_KEY", "ALL_CHANGES", "DEFAULT_URL", "DELETED_ATTRIBUTES", "DELETED_MARK", "DELETIONS",
-           "LATEST", "UPDATES", "Availability", "DataSetSummary", "SeriesCursor", "Store", "StoreConflict",
-           "StoreError", "SubmissionInfo", "SubmissionRecord", "WriteSummary", "open_store", "upgrade"]
+           "LATEST", "UPDATES", "Availability", "DataSetSummary", "ObservationVersion", "SeriesCursor", "Store",
+           "StoreConflict", "StoreError", "SubmissionInfo", "SubmissionRecord", "VersionCursor", "WriteSummary",
+           "open_store", "upgrade"]

@@ -23,7 +23,7 @@ from types import MappingProxyType
 from typing import Iterator, Mapping, Sequence
 
 import orjson
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import Connection, Engine, Select, func, select
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from service.model.data import EMPTY, Observation, Series
@@ -31,7 +31,7 @@ from service.model.query import DATA_ONLY, NO_DATA, SERIES_KEYS_ONLY, DataQuery
 from service.store import StoreError
 from service.store.engine import translate
 from service.store.select import (ALL_CHANGES, View, data_statement, observation_rows, series_condition,
-                                  series_statement)
+                                  series_statement, version_statement)
 from service.store.tables import from_micros, series, series_code, submission, to_micros
 
 ACTION_KEY = "__action__"
@@ -40,6 +40,24 @@ DELETED_ATTRIBUTES: Mapping[str, str] = MappingProxyType({ACTION_KEY: DELETED_MA
 
 ROWS_PER_FETCH = 5_000
 _ATTRIBUTE_CACHE_SIZE = 4_096
+
+
+@dataclass(frozen=True, slots=True)
+class ObservationVersion:
+    """One version of an observation: what it was from ``valid_from`` until ``valid_to``.
+
+    ``valid_to`` None: the version is current (for the viewer, at the instant
+    asked). ``ended_by``: "U" replaced by a newer version, "D" deleted.
+    """
+
+    series_key: tuple[str, ...]
+    time_period: str
+    value: float | None
+    attributes: Mapping[str, str]
+    submission_id: int
+    valid_from: datetime
+    valid_to: datetime | None
+    ended_by: str | None
 
 
 @dataclass(frozen=True)
@@ -66,21 +84,22 @@ def view_for(conn: Connection, q: DataQuery) -> View:
                 hidden=tuple(conn.execute(hidden.order_by(submission.c.submission_id)).scalars()))
 
 
-class SeriesCursor:
-    """``with store.query(q) as found: for series in found: ...``"""
+class _Cursor:
+    """A query run on entering a ``with`` block, streamed, closed on leaving it."""
 
-    def __init__(self, engine: Engine, q: DataQuery, changes: str = ALL_CHANGES):
-        self.engine, self.q, self.changes = engine, q, changes
+    def __init__(self, engine: Engine, q: DataQuery):
+        self.engine, self.q = engine, q
         self._conn: Connection | None = None
         self._result = None
         self._attributes: dict[str, Mapping[str, str]] = {}
 
-    def __enter__(self) -> SeriesCursor:
+    def statement(self, view: View) -> Select:
+        raise NotImplementedError
+
+    def __enter__(self):
         try:
             self._conn = self.engine.connect()
-            view = view_for(self._conn, self.q)
-            keys_only = self.q.detail in (SERIES_KEYS_ONLY, NO_DATA)
-            statement = (series_statement if keys_only else data_statement)(self.q, view, self.changes)
+            statement = self.statement(view_for(self._conn, self.q))
             self._result = self._conn.execution_options(yield_per=ROWS_PER_FETCH).execute(statement)
         except (DBAPIError, SQLAlchemyError) as exc:
             self.close()
@@ -101,16 +120,44 @@ class SeriesCursor:
             self._conn.close()
             self._conn = None
 
-    def __iter__(self) -> Iterator[Series]:
+    def __iter__(self):
         if self._result is None:
-            raise StoreError("a SeriesCursor is iterated inside its 'with' block")
+            raise StoreError("a store cursor is iterated inside its 'with' block")
         try:
-            if self.q.detail in (SERIES_KEYS_ONLY, NO_DATA):
-                yield from self._series_only()
-            else:
-                yield from self._series_with_observations()
+            yield from self.items()
         except (DBAPIError, SQLAlchemyError) as exc:
             raise _translated(exc) from exc
+
+    def items(self) -> Iterator:
+        raise NotImplementedError
+
+    def _parse(self, text: str | None) -> Mapping[str, str]:
+        """Attributes JSON as a read-only mapping; repeated texts share one mapping."""
+        if not text:
+            return EMPTY
+        parsed = self._attributes.get(text)
+        if parsed is None:
+            if len(self._attributes) >= _ATTRIBUTE_CACHE_SIZE:
+                self._attributes.clear()
+            parsed = self._attributes[text] = MappingProxyType(orjson.loads(text))
+        return parsed
+
+
+class SeriesCursor(_Cursor):
+    """``with store.query(q) as found: for series in found: ...``"""
+
+    def __init__(self, engine: Engine, q: DataQuery, changes: str = ALL_CHANGES):
+        super().__init__(engine, q)
+        self.changes = changes
+
+    def statement(self, view: View) -> Select:
+        keys_only = self.q.detail in (SERIES_KEYS_ONLY, NO_DATA)
+        return (series_statement if keys_only else data_statement)(self.q, view, self.changes)
+
+    def items(self) -> Iterator[Series]:
+        if self.q.detail in (SERIES_KEYS_ONLY, NO_DATA):
+            return self._series_only()
+        return self._series_with_observations()
 
     def _series_only(self) -> Iterator[Series]:
         with_attributes = self.q.detail == NO_DATA
@@ -137,16 +184,16 @@ class SeriesCursor:
         if key is not None:
             yield Series(tuple(key.split(".")), observations, series_attributes)
 
-    def _parse(self, text: str | None) -> Mapping[str, str]:
-        """Attributes JSON as a read-only mapping; repeated texts share one mapping."""
-        if not text:
-            return EMPTY
-        parsed = self._attributes.get(text)
-        if parsed is None:
-            if len(self._attributes) >= _ATTRIBUTE_CACHE_SIZE:
-                self._attributes.clear()
-            parsed = self._attributes[text] = MappingProxyType(orjson.loads(text))
-        return parsed
+class VersionCursor(_Cursor):
+    """``with store.versions(q) as found: for version in found: ...`` (includeHistory)."""
+
+    def statement(self, view: View) -> Select:
+        return version_statement(self.q, view)
+
+    def items(self) -> Iterator[ObservationVersion]:
+        for key, period, value, attributes, submission_id, valid_from, valid_to, ended_by in self._result:
+            yield ObservationVersion(tuple(key.split(".")), period, value, self._parse(attributes),
+                                     submission_id, from_micros(valid_from), from_micros(valid_to), ended_by)
 
 
 def count(engine: Engine, q: DataQuery, changes: str = ALL_CHANGES) -> int:
@@ -243,5 +290,6 @@ def _translated(exc: SQLAlchemyError) -> StoreError:
     return StoreError(f"database error: {exc}")
 
 
-__all__ = ["ACTION_KEY", "DELETED_ATTRIBUTES", "DELETED_MARK", "Availability", "SeriesCursor",
+__all__ = ["ACTION_KEY", "DELETED_ATTRIBUTES", "DELETED_MARK", "Availability", "ObservationVersion",
+           "SeriesCursor", "VersionCursor",
            "available", "count", "last_modified"]

@@ -25,7 +25,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, Select, and_, exists, func, literal, null, or_, select, union_all
+from sqlalchemy import (ColumnElement, Select, and_, case, exists, func, literal, null, or_, select, true,
+                        union_all)
 from sqlalchemy.sql import Subquery
 
 from service.model.query import DataQuery
@@ -211,3 +212,38 @@ def data_statement(q: DataQuery, view: View, changes: str = ALL_CHANGES) -> Sele
     if attributes is not None:
         statement = statement.outerjoin(attributes, attributes.c.series_id == series.c.series_id)
     return statement.order_by(series.c.series_key, rows.c.period_start, rows.c.time_period)
+
+
+def version_statement(q: DataQuery, view: View) -> Select:
+    """Every version of the matching observations, current and past, for includeHistory.
+
+    (series_key, time_period, value, attributes, submission_id, valid_from,
+    valid_to, ended_by) in key, time and version order. A version the viewer
+    may not see is left out; one that a hidden submission ended shows as still
+    valid; ``asOf`` keeps the versions that had begun by then, as they stood then.
+    """
+    ids = matching_series(q)
+    o, h = observation, observation_history
+    current = select(o.c.series_id, o.c.time_period, o.c.period_start, o.c.period_end, o.c.value,
+                     o.c.attributes, o.c.submission_id, o.c.updated_at.label("valid_from"),
+                     null().label("valid_to"), null().label("ended_by")
+                     ).where(o.c.series_id.in_(ids), *view.shown(o.c.submission_id))
+    ended_visibly = and_(true(), *view.shown(h.c.ended_submission_id), *view.by(h.c.valid_to))
+    past = select(h.c.series_id, h.c.time_period, h.c.period_start, h.c.period_end, h.c.value,
+                  h.c.attributes, h.c.submission_id, h.c.valid_from,
+                  case((ended_visibly, h.c.valid_to), else_=null()).label("valid_to"),
+                  case((ended_visibly, h.c.ended_by), else_=null()).label("ended_by")
+                  ).where(h.c.series_id.in_(ids), *view.shown(h.c.submission_id))
+    rows = union_all(current, past).subquery("versions")
+    conditions = list(view.by(rows.c.valid_from))
+    if q.start is not None:
+        conditions.append(rows.c.period_end > to_micros(q.start))
+    if q.end is not None:
+        conditions.append(rows.c.period_start < to_micros(q.end))
+    if q.updated_after is not None:
+        after = to_micros(q.updated_after)
+        conditions.append(or_(rows.c.valid_from > after, rows.c.valid_to > after))
+    return (select(series.c.series_key, rows.c.time_period, rows.c.value, rows.c.attributes,
+                   rows.c.submission_id, rows.c.valid_from, rows.c.valid_to, rows.c.ended_by)
+            .join_from(rows, series, series.c.series_id == rows.c.series_id).where(*conditions)
+            .order_by(series.c.series_key, rows.c.period_start, rows.c.time_period, rows.c.valid_from))

@@ -29,6 +29,7 @@ series this write created), and rows go out with executemany.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from itertools import islice
 from typing import Iterable, Iterator, Mapping, Sequence
@@ -44,6 +45,7 @@ from service.store.tables import (DELETED, INSERTED, UPDATED, observation, obser
                                   series_code, series_history, to_micros)
 from service.store.submissions import DataSetSummary
 
+FLOW_REFERENCE = re.compile(r"[A-Za-z0-9_@$.\-]+:[A-Za-z0-9_@$\-]+\([A-Za-z0-9_.+\-]+\)$")
 CHUNK_OBSERVATIONS = 10_000
 CHUNK_SERIES = 500
 
@@ -104,6 +106,9 @@ class DataSetWriter:
                              f"(expected {APPEND}, {MERGE}, {REPLACE}, {DELETE} or {INFORMATION})")
         counts: Counter = Counter()
         flow = dataset.dataflow
+        if not FLOW_REFERENCE.match(flow or ""):
+            raise StoreError(f"dataflow {flow!r}: the store keeps data under full references "
+                             "AGENCY:ID(VERSION), as queries name them")
         empty = True
         for chunk in _chunks(dataset.series, counts):
             empty = False
