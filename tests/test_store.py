@@ -183,6 +183,14 @@ def test_merge_updates_values_and_merges_attributes(store):
         assert dict(next(iter(cursor)).attributes) == {"UNIT": "PS", "UNIT_MULT": "0"}
 
 
+def test_empty_attribute_values_are_omitted_values(store):
+    sample(store)
+    write(store, dataset(series("A.KZ.IMM.F", obs("2018", 9, OBS_STATUS=""), UNIT="")))
+    assert answer(store, query(key="A.KZ.IMM.F"))["A.KZ.IMM.F"]["2018"] == (9, {"OBS_STATUS": "E"})
+    with store.query(query(key="A.KZ.IMM.F", detail=NO_DATA)) as cursor:
+        assert dict(next(iter(cursor)).attributes) == {"UNIT": "PS"}
+
+
 def test_replace_replaces_given_observations_wholesale(store):
     sample(store)
     summary = write(store, dataset(series("A.KZ.IMM.F", obs("2018", 8), obs("2022", 13), UNIT_MULT="3"),
@@ -199,13 +207,14 @@ def test_delete_at_the_level_of_detail_given(store):
     summary = write(store, dataset(
         series("A.KZ.EMI.F"),  # the whole series
         series("A.KZ.IMM.F", obs("2019", 0), obs("2018", None, OBS_STATUS="E"), UNIT="PS"),
-        series("A.KG.IMM.F", obs("1999", 1)),  # does not exist: not an error
-        series("A.XX.IMM.F"),
+        series("A.KG.IMM.F", obs("1999", 1), obs("2020", None, OBS_STATUS="")),  # "": omitted
+        series("A.XX.IMM.F"),  # does not exist: not an error
         action=DELETE))
-    assert (summary.deleted, summary.replaced) == (3, 1)
+    assert (summary.deleted, summary.replaced) == (4, 1)
     found = answer(store)
     assert "A.KZ.EMI.F" not in found
     assert found["A.KZ.IMM.F"] == {"2018": 9, "2020": 11}
+    assert found["A.KG.IMM.F"] == {"2019": 30}
     with store.query(query(key="A.KZ.IMM.F", detail=NO_DATA)) as cursor:
         assert dict(next(iter(cursor)).attributes) == {}
 
@@ -271,7 +280,7 @@ def test_all_or_nothing(store):
     sample(store)
     before = answer(store)
     bad = dataset(series("A.KZ.IMM.F", obs("2019-13", 1)))
-    with pytest.raises(StoreError, match="2019-13"):
+    with pytest.raises(StoreError, match=r"A\.KZ\.IMM\.F: '2019-13'"):
         write(store, dataset(series("A.TJ.IMM.F", obs("2019", 1)), series("A.KZ.IMM.F", obs("2019", 0))), bad)
     assert answer(store) == before
 

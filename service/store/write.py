@@ -15,16 +15,20 @@ Semantics follow the SDMX-REST data-maintenance draft
   a series with neither observations nor attributes deletes all its
   observations and attributes; series attributes given are deleted (with or
   without observations beside them); an observation with a value, or with
-  nothing at all, is deleted; an observation with attributes and no value
-  loses those attribute values. A key with empty codes ("" or None) matches
+  nothing at all, is deleted; an observation with attribute values and no
+  value loses those attribute values. A key with empty codes ("" or None) matches
   every code at that position (bulk delete), and a Delete dataset with no
   series deletes the whole dataflow; both touch only series the writing
   provider created. Deleting what does not exist is not an error.
 
-Observations sent again unchanged are counted as ``unchanged`` and leave no
-history. Work is done in chunks of series with bulk look-ups: existing series
-and observations are read with one ``IN`` query per chunk (none at all for
-series this write created), and rows go out with executemany.
+An empty attribute value is an omitted one: it neither sets nor clears
+anything. Observations sent again unchanged are counted as ``unchanged`` and
+change nothing. An insert writes one row; an update or a delete also moves
+the version it ends to ``observation_history``.
+
+Work is done in chunks of series with bulk look-ups: existing series and
+observations are read with one query per chunk (none at all for series this
+write created), and rows go out in bulk (``bulk.py``).
 """
 
 from __future__ import annotations
@@ -75,10 +79,16 @@ def loads(text: str | None) -> dict[str, str]:
     return orjson.loads(text) if text else {}
 
 
+def present(attributes: Mapping[str, str] | None) -> dict[str, str]:
+    """The attribute values given: empty ones are omitted ones."""
+    return {k: v for k, v in attributes.items() if v is not None and v != ""} if attributes else {}
+
+
 def merge_attributes(old: str | None, new: Mapping[str, str]) -> str | None:
-    if not new:
+    given = present(new)
+    if not given:
         return old
-    return dumps({**loads(old), **new})
+    return dumps({**loads(old), **given})
 
 
 def drop_attributes(old: str | None, names: Iterable[str]) -> str | None:
@@ -95,6 +105,7 @@ class DataSetWriter:
         self.conn, self.provider, self.submission_id, self.now = conn, provider, submission_id, now
         self.series_cache: dict[tuple[str, str], list] = {}  # (flow, key) -> [series_id, attributes]
         self.by_id: dict[int, list] = {}  # series_id -> the same entry
+        self.keys: dict[int, str] = {}  # series_id -> series key, for messages
         self.fresh: set[int] = set()  # series created by this write, no observation yet
         self.touched: set[int] = set()  # series whose data changed
         self.periods: dict[str, tuple[int, int]] = {}
@@ -226,9 +237,9 @@ class DataSetWriter:
             for series_id in ids:
                 for obs in observations:
                     targets[(series_id, obs.time_period)] = obs
-                if s.attributes:
+                if present(s.attributes):
                     entry = self._entry(flow, series_id)
-                    remaining = drop_attributes(entry[1], s.attributes)
+                    remaining = drop_attributes(entry[1], present(s.attributes))
                     if remaining != entry[1]:
                         history.append(self._series_change(series_id, entry[1], remaining))
                         attribute_changes.append((remaining, self.now, series_id))
@@ -244,8 +255,8 @@ class DataSetWriter:
             held = existing.get(pair)
             if held is None:
                 continue
-            if obs.value is None and obs.attributes:
-                attributes = drop_attributes(held[1], obs.attributes)
+            if obs.value is None and present(obs.attributes):
+                attributes = drop_attributes(held[1], present(obs.attributes))
                 if attributes == held[1]:
                     continue
                 updates.append((held[0], attributes, self.submission_id, self.now, *pair))
@@ -312,6 +323,7 @@ class DataSetWriter:
         for key, series_id, attributes in rows:
             entry = self.series_cache[(flow, key)] = [series_id, attributes]
             self.by_id[series_id] = entry
+            self.keys[series_id] = key
 
     def _entry(self, flow: str, series_id: int) -> list:
         entry = self.by_id.get(series_id)
@@ -365,7 +377,7 @@ class DataSetWriter:
             try:
                 start, end = period_bounds(period)
             except ValueError as exc:
-                raise StoreError(f"series {series_id}: {exc}") from None
+                raise StoreError(f"series {self.keys.get(series_id, series_id)}: {exc}") from None
             bounds = self.periods[period] = (to_micros(start), to_micros(end))
         return bounds
 
