@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import click
 
-from . import mappings, structures
+from . import mappings, serve, structures
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -17,5 +17,5 @@ def main() -> None:
     """migstat: harmonised migration statistics over SDMX."""
 
 
-for _module in (structures, mappings):
+for _module in (structures, mappings, serve):
     _module.register(main)
