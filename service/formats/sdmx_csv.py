@@ -26,6 +26,8 @@ ACTION_LETTERS = {"Information": "I", "Append": "A", "Replace": "R", "Delete": "
 
 #: Lines gathered before a chunk is yielded.
 CHUNK_LINES = 4000
+#: Distinct values whose text is remembered (counts repeat a lot).
+VALUE_TEXT_CACHE = 65536
 
 
 def quote(text: str) -> str:
@@ -102,20 +104,25 @@ def _write(series: Iterable[Series], ctx: WriteContext, version: int) -> Iterato
     header = _header(ctx, version, dims, with_obs, attrs, coded, name_cols, series_key_col, obs_key_col)
     lead = _lead(ctx, version, cells.mode)
     attr_ids = [a.id for a in attrs]
-    obs_ids = [a.id for a in attrs if a.attachment == OBSERVATION]
-    # Fast path: the DSD lists observation attributes before series ones (ours does).
-    obs_first = attr_ids[:len(obs_ids)] == obs_ids
-    period_text = _period_formatter(ctx.time_format if version == 1 else "original")
+    obs_pos = {a.id: i for i, a in enumerate(attrs) if a.attachment == OBSERVATION}
+    # per observation-attribute position: a cache of coded cells, or None for text (quoted as it comes)
+    coded_caches: list[dict[str, str] | None] = [({} if coded[a] else None) for a in attr_ids]
+    blank = ["," if name_cols and coded[a] else "" for a in attr_ids]
+    # The DSD lists observation attributes first (ours does): their cells, then the series' cells as one tail.
+    n_obs = len(obs_pos) if all(i < len(obs_pos) for i in obs_pos.values()) else len(attr_ids)
+    normalized = version == 1 and ctx.time_format == "normalized"
+    period_text = _period_formatter("normalized" if normalized else "original")
     at_obs = ctx.dimension_at_observation
     pivot_pos = dims.index(at_obs) if at_obs not in (TIME_PERIOD, ALL_DIMENSIONS) and at_obs in dims else -1
 
     lines: list[str] = [header]
     append = lines.append
+    value_texts: dict[float | None, str] = {}
     for one in series:
         values = {**ctx.dataset_attributes, **one.attributes}
-        set_cells = {a: cells(a, values.get(a, ""), coded[a]) for a in attr_ids if a not in obs_ids}
+        template = [blank[i] if a in obs_pos else cells(a, values.get(a, ""), coded[a]) for i, a in enumerate(attr_ids)]
         if not with_obs:
-            tail = "," + ",".join(set_cells[a] for a in attr_ids) if attr_ids else ""
+            tail = "," + ",".join(template) if attr_ids else ""
             if pivot_pos < 0:
                 append(_prefix(lead, one.key, dims, cells, series_key_col, False)[:-1] + tail + "\n")
             else:
@@ -125,31 +132,40 @@ def _write(series: Iterable[Series], ctx: WriteContext, version: int) -> Iterato
             continue
         if pivot_pos < 0:
             prefix = _prefix(lead, one.key, dims, cells, series_key_col, obs_key_col)
-        tail = ",".join(set_cells[a] for a in attr_ids[len(obs_ids):]) if obs_first else ""
+        head = template[:n_obs]
+        tail = "," + ",".join(template[n_obs:]) if n_obs < len(attr_ids) else ""
         for obs in one.observations:
             if pivot_pos >= 0:  # regrouped series: key = other dimensions + TIME_PERIOD
-                full = (*one.key[:pivot_pos], obs.time_period, *one.key[pivot_pos:-1])
-                prefix, period = _prefix(lead, full, dims, cells, series_key_col, obs_key_col), one.key[-1]
-                key = full
+                key = (*one.key[:pivot_pos], obs.time_period, *one.key[pivot_pos:-1])
+                prefix, period = _prefix(lead, key, dims, cells, series_key_col, obs_key_col), one.key[-1]
             else:
                 period, key = obs.time_period, one.key
             value = obs.value
-            if value.__class__ is float and value.is_integer() and -1e15 < value < 1e15:
-                text = str(int(value))
-            else:
+            text = value_texts.get(value)
+            if text is None:
                 text = value_text(value)
+                if len(value_texts) < VALUE_TEXT_CACHE and value == value:
+                    value_texts[value] = text
             start = prefix.replace("\x00", ".".join(key) + "." + period, 1) if obs_key_col else prefix
+            if normalized:
+                period = period_text(period)
             if not attr_ids:
-                append(f"{start}{period_text(period)},{text}\n")
+                append(f"{start}{period},{text}\n")
                 continue
-            oa = obs.attributes
-            if obs_first:
-                row = [cells(a, oa.get(a, ""), coded[a]) for a in obs_ids]
-                if tail:
-                    row.append(tail)
-            else:
-                row = [set_cells[a] if a in set_cells else cells(a, oa.get(a, ""), coded[a]) for a in attr_ids]
-            append(f"{start}{period_text(period)},{text},{','.join(row)}\n")
+            row = head.copy()
+            for name, given in obs.attributes.items():
+                i = obs_pos.get(name)
+                if i is None or not given:
+                    continue
+                cache = coded_caches[i]
+                if cache is None:
+                    row[i] = quote(given)
+                else:
+                    cell = cache.get(given)
+                    if cell is None:
+                        cell = cache[given] = cells(name, given, True)
+                    row[i] = cell
+            append(f"{start}{period},{text},{','.join(row)}{tail}\n")
         if len(lines) >= CHUNK_LINES:
             yield "".join(lines).encode("utf-8")
             lines.clear()

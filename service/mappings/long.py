@@ -5,7 +5,9 @@ The header is the first non-blank row not declared to skip (or the row
 labelled column ignored by declaration. Rows stream: a label is resolved once
 per distinct text (a cache per column and one per whole key), values go
 through the table's value rules, and consecutive rows with the same key form
-one series, so memory stays bounded whatever the length of the file.
+one series, so memory stays bounded whatever the length of the file. CSV
+cells stay bytes until a cell is used for the first time (most repeat: a
+region, a sex, an age group), so each distinct text is decoded once.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import re
 from operator import itemgetter
 from typing import Any, Callable, Iterator
 
-from ..model.data import Observation, Origin, Series
+from ..model.data import Observation, Series
 from ..model.report import Report
 from .checks import Checks
 from .engine import (
@@ -27,6 +29,8 @@ from .engine import (
     Resolver,
     fixed_codes,
     label_problem,
+    make_observation,
+    make_origin,
     problem_at,
     source_label_prefix,
     value_parser,
@@ -34,7 +38,7 @@ from .engine import (
 from .labels import plain, variants
 from .load import MappingSpec, as_list
 from .sources import TableSource, column_letter
-from .values import BadValue
+from .values import OBS_STATUS, BadValue
 
 PROGRESS_EVERY = 100_000
 
@@ -68,8 +72,10 @@ class _Column:
         return codes.get(self.component, ""), None
 
 
-def _header(rows: Iterator, find: re.Pattern | None, skip: list[re.Pattern]) -> tuple[int, list[str]] | None:
+def _header(rows: Iterator, find: re.Pattern | None, skip: list[re.Pattern],
+            text_of: Callable[[Any], str]) -> tuple[int, list[str]] | None:
     for row_no, cells in rows:
+        cells = [text_of(c) for c in cells]
         text = " ".join(plain(c) for c in cells if c and c.strip())
         if not text or any(p.search(text) for p in skip):
             continue
@@ -83,8 +89,12 @@ def read_long(spec: MappingSpec, source: TableSource, ctx: Context, report: Repo
     long = spec.data["long"]
     skip = [re.compile(p, re.IGNORECASE) for p in as_list(long.get("skip"))]
     find = re.compile(long["header"]["find"], re.IGNORECASE) if (long.get("header") or {}).get("find") else None
-    rows = iter(source)
-    found = _header(rows, find, skip)
+    byte_rows = source.byte_records()
+    binary = byte_rows is not None
+    rows: Iterator = byte_rows if binary else iter(source)
+    encoding = source.encoding or "utf-8"
+    text_of: Callable[[Any], str] = (lambda cell: cell.decode(encoding)) if binary else (lambda cell: cell)
+    found = _header(rows, find, skip, text_of)
     if found is None:
         problem_at(report, "no-header", "no header row found", source, None, None)
         return
@@ -105,17 +115,23 @@ def read_long(spec: MappingSpec, source: TableSource, ctx: Context, report: Repo
     value_letter = column_letter(value_index)
     series_columns = [c for c in columns.values() if c.component in components.series_attributes]
     obs_columns = [c for c in columns.values() if c.component in components.obs_attributes]
+    obs_text = [(c.component, c.index) for c in obs_columns if c.resolver is None and c.pattern is None]
+    obs_coded = [c for c in obs_columns if c.resolver is not None or c.pattern is not None]
     series_fixed = components.series_attrs(fixed)
     obs_fixed = components.obs_attrs(fixed)
     get_keys = itemgetter(*[c.index for c in key_columns]) if key_columns else (lambda cells: ())
+    get_series_raw = itemgetter(*[c.index for c in series_columns]) if series_columns else (lambda cells: ())
     width = max(c.index for c in columns.values()) + 1
-    parse = value_parser(spec).parse
+    parser = value_parser(spec)
+    parse = parser.parse
     checks = Checks(spec.data.get("checks") or [], ctx.structure)
+    has_checks = bool(checks)
     with_label = spec.data.get("source_label", True)
     label_prefix = source_label_prefix(source) + value_letter
     name, sheet = source.name, source.sheet
-    key_cache: dict[Any, tuple[str, ...] | None] = {}
-    period_cache: dict[str, str | None] = {}
+    key_cache: dict[Any, tuple[str, ...]] = {}
+    period_cache: dict[str, str] = {}
+    period_index = period_column.index if period_column is not None else -1
 
     def fail(row_no: int, column: _Column, text: str, why: Any) -> None:
         if isinstance(why, str):
@@ -128,9 +144,9 @@ def read_long(spec: MappingSpec, source: TableSource, ctx: Context, report: Repo
         key = list(base_key)
         ok = True
         for slot, column, text in zip(dim_slots, key_columns, texts):
-            code, why = column.code(text)
+            code, why = column.code(text_of(text))
             if code is None:
-                fail(row_no, column, text, why)
+                fail(row_no, column, text_of(text), why)
                 ok = False
             else:
                 key[slot] = code
@@ -139,69 +155,85 @@ def read_long(spec: MappingSpec, source: TableSource, ctx: Context, report: Repo
     current_key: tuple[str, ...] | None = None
     current_obs: list[Observation] = []
     current_attrs: dict[str, str] = {}
+    current_series_raw: Any = None
+    previous_raw: Any = None
+    key: tuple[str, ...] | None = None
     for row_no, cells in rows:
-        if progress is not None and row_no % PROGRESS_EVERY == 0:
-            progress(row_no)
         if len(cells) < width:
             if not any(c.strip() for c in cells):
                 continue
             cells = cells + [""] * (width - len(cells))
+        if progress is not None and not row_no % PROGRESS_EVERY:
+            progress(row_no)
         raw = get_keys(cells)
-        key = key_cache.get(raw, False)
-        if key is False:
-            key = resolve_key(row_no, raw)
-            if key is not None:
-                key_cache[raw] = key
-        if period_column is not None:
-            text = cells[period_column.index]
+        if raw != previous_raw or key is None:  # sorted extracts repeat the key row after row
+            key = key_cache.get(raw)
+            if key is None:
+                key = resolve_key(row_no, raw)
+                if key is not None:
+                    key_cache[raw] = key
+            previous_raw = raw
+        if period_index >= 0:
+            text = cells[period_index]
             period = period_cache.get(text)
             if period is None:
-                period, why = period_column.code(text)
+                period, why = period_column.code(text_of(text))
                 if period is None:
-                    fail(row_no, period_column, text, why)
+                    fail(row_no, period_column, text_of(text), why)
                     continue
                 period_cache[text] = period
         else:
             period = fixed_period
-        try:
-            value, value_attrs = parse(cells[value_index])
-        except BadValue as exc:
-            problem_at(report, "bad-value", str(exc), source, row_no, value_letter, cells[value_index].strip(),
-                       expected=exc.expected)
-            continue
+        text = cells[value_index]
+        if text.isdigit() and (binary or text.isascii()):  # the common case, without the parser
+            value = float(text)
+            attrs = {**obs_fixed, OBS_STATUS: "A"} if obs_fixed else {OBS_STATUS: "A"}
+        else:
+            text = text_of(text)
+            try:
+                value, value_attrs = parse(text)
+            except BadValue as exc:
+                problem_at(report, "bad-value", str(exc), source, row_no, value_letter, text.strip(),
+                           expected=exc.expected)
+                continue
+            attrs = {**obs_fixed, **value_attrs}
         if key is None:
             continue
-        if obs_columns or obs_fixed:
-            attrs = {**obs_fixed, **_attrs(obs_columns, cells, row_no, fail), **value_attrs}
-        else:
-            attrs = dict(value_attrs) if with_label else value_attrs
+        for component, index in obs_text:
+            text = cells[index]
+            if text:
+                attrs[component] = text_of(text).strip()
+        if obs_coded:
+            attrs.update(_attrs(obs_coded, cells, row_no, fail, text_of))
         if with_label:
-            attrs[SOURCE_LABEL] = f"{label_prefix}{row_no}"
-        origin = Origin(name, sheet, row_no, value_letter)
-        if key != current_key:
+            attrs[SOURCE_LABEL] = label_prefix + str(row_no)
+        origin = make_origin(name, sheet, row_no, value_letter)
+        if key is not current_key and key != current_key:
             if current_key is not None:
                 yield Series(current_key, current_obs, current_attrs, current_obs[0].origin)
             current_key, current_obs = key, []
-            current_attrs = {**series_fixed, **_attrs(series_columns, cells, row_no, fail)}
-        elif series_columns:
-            for column_name, text in _attrs(series_columns, cells, row_no, fail).items():
+            current_series_raw = get_series_raw(cells)
+            current_attrs = {**series_fixed, **_attrs(series_columns, cells, row_no, fail, text_of)}
+        elif series_columns and get_series_raw(cells) != current_series_raw:
+            for column_name, text in _attrs(series_columns, cells, row_no, fail, text_of).items():
                 if current_attrs.setdefault(column_name, text) != text:
                     problem_at(report, "attribute-conflict", f"{column_name} {text!r} differs from "
                                f"{current_attrs[column_name]!r} earlier in the same series", source, row_no,
                                None, text)
-        current_obs.append(Observation(period, value, attrs, origin))
-        if checks:
+        current_obs.append(make_observation(period, value, attrs, origin))
+        if has_checks:
             checks.observe(key, period, value, origin)
     if current_key is not None:
         yield Series(current_key, current_obs, current_attrs, current_obs[0].origin)
-    if checks:
+    if has_checks:
         checks.finish(report)
 
 
-def _attrs(columns: list[_Column], cells: list[str], row_no: int, fail: Callable) -> dict[str, str]:
+def _attrs(columns: list[_Column], cells: list, row_no: int, fail: Callable,
+           text_of: Callable[[Any], str]) -> dict[str, str]:
     out = {}
     for column in columns:
-        text = cells[column.index].strip()
+        text = text_of(cells[column.index]).strip()
         if not text:
             continue
         code, why = column.code(text)

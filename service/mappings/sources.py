@@ -4,8 +4,9 @@ The one module of the mappings that reads files. A source yields
 ``(row number, cells)`` with 1-based row numbers as a spreadsheet shows them
 and cells as text (numbers of an XLSX written without a spurious ``.0``).
 CSV streams: the encoding and the delimiter are declared or detected from the
-first 64 KiB, and a byte the encoding cannot read stops the rows with a
-SourceError naming its row and column. XLSX opens read-only for big files;
+first 64 KiB; a byte the encoding cannot read stops the rows with the
+UnicodeDecodeError, which ``decode_error`` turns into a SourceError naming its
+row and column. XLSX opens read-only for big files;
 otherwise merged cells are filled with their top-left value.
 """
 
@@ -14,6 +15,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import itertools
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -74,6 +76,7 @@ class TableSource:
         self.sheet: str | None = None
         self.encoding: str | None = None
         self.delimiter: str | None = None
+        self._handle = None
         if not self.path.is_file():
             raise SourceError("missing-file", f"{self.path} does not exist")
         fmt = (spec.format or self.path.suffix.lstrip(".")).lower()
@@ -87,20 +90,32 @@ class TableSource:
             self.delimiter = _delimiter(head.decode(self.encoding, "replace"), spec.delimiter)
 
     def __iter__(self) -> Iterator[tuple[int, list[str]]]:
-        return self._csv_rows() if self.format == "csv" else self._xlsx_rows()
+        """The rows; a CSV byte the encoding cannot read raises UnicodeDecodeError (see ``decode_error``)."""
+        if self.format == "xlsx":
+            return self._xlsx_rows()
+        self.close()
+        self._handle = self.path.open(encoding=self.encoding, newline="")
+        return _csv_records(self._handle, self.delimiter or ",")
 
-    # -- CSV -------------------------------------------------------------
-    def _csv_rows(self) -> Iterator[tuple[int, list[str]]]:
-        number = 0
-        with self.path.open(encoding=self.encoding, newline="") as handle:
-            reader = csv.reader(handle, delimiter=self.delimiter)
-            try:
-                for number, row in enumerate(reader, start=1):
-                    yield number, row
-            except UnicodeDecodeError as exc:
-                raise self._decode_error(exc) from None
+    def byte_records(self) -> Iterator[tuple[int, list[bytes]]] | None:
+        """CSV records with undecoded cells, for readers that decode only the cells they use (None for XLSX).
 
-    def _decode_error(self, exc: UnicodeDecodeError) -> SourceError:
+        The delimiter, quotes and line breaks are ASCII in both encodings read
+        here, so records split the same before decoding; a cell is decoded with
+        ``self.encoding`` (a UTF-8 BOM is dropped from the first line).
+        """
+        if self.format != "csv":
+            return None
+        self.close()
+        self._handle = self.path.open("rb")
+        return _byte_records(self._handle, (self.delimiter or ",").encode("ascii"), self.encoding or "utf-8")
+
+    def close(self) -> None:
+        handle, self._handle = getattr(self, "_handle", None), None
+        if handle is not None:
+            handle.close()
+
+    def decode_error(self, exc: UnicodeDecodeError) -> SourceError:
         """Where the first byte the encoding cannot read is, as row and column."""
         data = self.path.read_bytes()
         offset = _first_bad_byte(data, self.encoding or "utf-8")
@@ -143,6 +158,40 @@ class TableSource:
             return book[wanted]
         raise SourceError("unknown-sheet", f"{self.name} has no sheet {wanted!r} (sheets: "
                           f"{', '.join(book.sheetnames)}; a number counts from 1)")
+
+
+def _csv_records(handle, delimiter: str) -> Iterator[tuple[int, list[str]]]:
+    """Numbered CSV records: a line without quotes or carriage returns is split as it is (what the csv
+    module would make of it, faster); any other line, and the lines a quoted field spans, go to csv."""
+    for number, line in enumerate(handle, start=1):
+        if '"' in line or line.count("\r") > line.endswith("\r\n"):
+            yield number, next(csv.reader(itertools.chain([line], handle), delimiter=delimiter), [])
+            continue
+        line = line.rstrip("\r\n")
+        yield number, line.split(delimiter) if line else []
+
+
+def _byte_records(handle, delimiter: bytes, encoding: str) -> Iterator[tuple[int, list[bytes]]]:
+    """Like ``_csv_records`` on bytes; a record with quotes is parsed by csv and its cells encoded back."""
+    text_delimiter = delimiter.decode("ascii")
+    first = handle.readline()
+    if first.startswith(codecs.BOM_UTF8):
+        first = first[len(codecs.BOM_UTF8):]
+    number = 0
+    for line in itertools.chain([first] if first else [], handle):
+        number += 1
+        if line.count(b"\r") > line.endswith(b"\r\n"):  # old Mac line ends: records split at CR too
+            for record in csv.reader(io.StringIO(line.decode(encoding), newline=""), delimiter=text_delimiter):
+                yield number, [cell.encode(encoding) for cell in record]
+                number += 1
+            number -= 1
+        elif b'"' in line:
+            decoded = (chunk.decode(encoding) for chunk in itertools.chain([line], handle))
+            record = next(csv.reader(decoded, delimiter=text_delimiter), [])
+            yield number, [cell.encode(encoding) for cell in record]
+        else:
+            line = line.rstrip(b"\r\n")
+            yield number, line.split(delimiter) if line else []
 
 
 def open_source(path: Path | str, spec: SourceSpec | None = None) -> TableSource:

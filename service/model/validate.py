@@ -70,10 +70,13 @@ class DataValidator:
         self.mandatory_series = tuple(a.id for a in structure.attributes_at(SERIES) if a.mandatory)
         self.flagged: set[tuple[str, str]] = set()  # (component, code) already reported
         self.keys_checked: set[tuple[str, ...]] = set()
-        self.good_periods: set[tuple[str, str]] = set()
-        self.good_obs_attrs: set[tuple[str, str]] = set()
+        self.good_periods: dict[str, set[str]] = {}  # FREQ -> periods known good
+        self.good_obs_attrs: dict[str, set[str]] = {}  # attribute -> values known good
         self.good_series_attrs: set[tuple[str, str]] = set()
-        self.seen: dict[tuple[tuple[str, ...], str], Origin | None] = {}
+        self.seen: dict[tuple[str, ...], dict[str, Origin | None]] = {}  # key -> period -> where first seen
+        #: uncoded observation attributes: any text will do, so they are not checked value by value
+        self.text_obs_attributes = frozenset(a.id for a in structure.attributes_at(OBSERVATION)
+                                             if a.representation.codelist is None and self.allowed.get(a.id) is None)
         self.series_count = 0
         self.observation_count = 0
 
@@ -107,42 +110,53 @@ class DataValidator:
                 self.problem("missing-attribute", f"series {'.'.join(key)} has no {attr_id} (mandatory)", where,
                              attr_id)
         freq = key[self.freq_index] if self.freq_index is not None and len(key) == len(self.dimension_ids) else ""
-        good_periods, good_attrs, seen = self.good_periods, self.good_obs_attrs, self.seen
+        good_periods = self.good_periods.setdefault(freq, set())
+        good_attrs, text_attrs = self.good_obs_attrs, self.text_obs_attributes
         mandatory = self.mandatory_obs
+        seen = self.seen.get(key)
+        if seen is None:
+            seen = self.seen[key] = {}
+        self.observation_count += len(series.observations)
         for obs in series.observations:
-            self.observation_count += 1
             period = obs.time_period
-            if (freq, period) not in good_periods:
+            if period not in good_periods:
                 self.check_period(freq, period, obs.origin)
             value = obs.value
             attrs = obs.attributes
-            if value is None or (value != value):  # None or NaN: missing
-                status = attrs.get(OBS_STATUS)
-                if status not in MISSING_STATUSES:
-                    self.problem("missing-without-status",
-                                 f"no value and OBS_STATUS {status!r} does not say why (expected one of "
-                                 f"{', '.join(sorted(MISSING_STATUSES))})", obs.origin, OBS_STATUS, status)
-            elif value.__class__ is not float and not _is_number(value):
+            if value.__class__ is float:
+                if value != value:  # NaN: missing
+                    self.check_missing(attrs, obs.origin)
+                elif value in _INFINITE:
+                    self.problem("bad-value", "OBS_VALUE is infinite", obs.origin, "OBS_VALUE", str(value))
+            elif value is None:
+                self.check_missing(attrs, obs.origin)
+            elif not _is_number(value):
                 self.problem("bad-value", f"OBS_VALUE {value!r} is not a number", obs.origin, "OBS_VALUE",
                              str(value))
-            elif value in (math.inf, -math.inf):
-                self.problem("bad-value", "OBS_VALUE is infinite", obs.origin, "OBS_VALUE", str(value))
             for attr_id, text in attrs.items():
-                if (attr_id, text) not in good_attrs:
-                    if self.check_attribute(attr_id, text, self.obs_attributes, "observation", obs.origin):
-                        good_attrs.add((attr_id, text))
-            for attr_id in mandatory:
-                if not attrs.get(attr_id):
-                    self.problem("missing-attribute", f"observation {period} of {'.'.join(key)} has no {attr_id} "
-                                 "(mandatory)", obs.origin, attr_id)
-            obs_key = (key, period)
-            if obs_key in seen:
-                first = seen[obs_key]
+                if attr_id not in text_attrs:
+                    known = good_attrs.get(attr_id)
+                    if known is None or text not in known:
+                        if self.check_attribute(attr_id, text, self.obs_attributes, "observation", obs.origin):
+                            good_attrs.setdefault(attr_id, set()).add(text)
+            if mandatory:
+                for attr_id in mandatory:
+                    if not attrs.get(attr_id):
+                        self.problem("missing-attribute", f"observation {period} of {'.'.join(key)} has no "
+                                     f"{attr_id} (mandatory)", obs.origin, attr_id)
+            if period in seen:
+                first = seen[period]
                 again = f" (first at {_where(first)})" if first is not None and first.row is not None else ""
                 self.problem("duplicate-observation", f"{'.'.join(key)} {period} appears twice{again}", obs.origin,
                              None, period)
             else:
-                seen[obs_key] = obs.origin
+                seen[period] = obs.origin
+
+    def check_missing(self, attrs: Mapping[str, str], where: Origin | None) -> None:
+        status = attrs.get(OBS_STATUS)
+        if status not in MISSING_STATUSES:
+            self.problem("missing-without-status", f"no value and OBS_STATUS {status!r} does not say why (expected "
+                         f"one of {', '.join(sorted(MISSING_STATUSES))})", where, OBS_STATUS, status)
 
     def check_key(self, key: tuple[str, ...], where: Origin | None) -> None:
         dims = self.dimension_ids
@@ -176,7 +190,7 @@ class DataValidator:
         if not isinstance(period, str) or not period:
             self.problem("bad-time-period", "no TIME_PERIOD", where, "TIME_PERIOD")
         elif period_matches_freq(period, freq):
-            self.good_periods.add((freq, period))
+            self.good_periods.setdefault(freq, set()).add(period)
         else:
             self.problem("bad-time-period", f"TIME_PERIOD {period!r} is not a period of frequency {freq!r}", where,
                          "TIME_PERIOD", period, expected=_FREQ_EXAMPLES.get(freq, "an SDMX time period"))
@@ -217,6 +231,9 @@ def check_series(series: Iterable[Series], structure: DataStructure, codelists: 
 
 _FREQ_EXAMPLES = {"A": "YYYY or YYYY-A1", "S": "YYYY-S1 or YYYY-S2", "Q": "YYYY-Q1..YYYY-Q4",
                   "M": "YYYY-MM", "W": "YYYY-Www", "D": "YYYY-MM-DD"}
+
+
+_INFINITE = (math.inf, -math.inf)
 
 
 def _is_number(value: object) -> bool:
