@@ -54,7 +54,9 @@ def variants(label: str) -> list[str]:
     whole = normalise(label)
     out = [whole] if whole else []
     if " / " in whole:
-        out += [side for side in whole.split(" / ") if side and side not in out]
+        for side in whole.split(" / "):
+            if side and side not in out:
+                out.append(side)
     return out
 
 
