@@ -12,7 +12,7 @@ from typing import Any, Iterable
 import yaml
 
 from service.catalog import PROJECT_ROOT
-from service.mappings import Context, check_mapping, convert, load_mapping, open_source
+from service.mappings import Context, SourceError, check_mapping, convert, load_mapping, open_source
 from service.model.data import Observation, Series
 from service.model.report import Report
 from service.model.validate import validate_series
@@ -30,7 +30,12 @@ def convert_file(catalog, mapping: Path, source: Path) -> tuple[list[Series], Re
     report = Report()
     context = Context(dsd, codelists)
     check_mapping(spec, context, constraint, report)
-    converted = convert(spec, open_source(source, spec.source), context, report)
+    try:
+        opened = open_source(source, spec.source)
+    except SourceError as exc:
+        report.error(exc.code, str(exc), file=source.name, row=exc.row, column=exc.column, value=exc.value)
+        return [], report, dsd
+    converted = convert(spec, opened, context, report)
     series = list(validate_series(converted, dsd, codelists, constraint, report))
     return series, report, dsd
 
