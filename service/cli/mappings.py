@@ -197,7 +197,7 @@ def check(paths: tuple[Path, ...], examples: bool, report_format: str, root: Pat
             spec = load_mapping(path)
         except MappingFileError as exc:
             report.extend(exc.report.problems)
-            lines.append(f"FAIL {path}")
+            lines.append(f"FAIL {_shown(path, root)}")
             continue
         prepared = Prepared(spec, catalog, report)
         note = ""
@@ -212,13 +212,20 @@ def check(paths: tuple[Path, ...], examples: bool, report_format: str, root: Pat
                 observations = sum(len(s.observations) for s in prepared.series(source, report))
                 counts.append(f"{example.name}: {observations} observations")
             note = f" ({'; '.join(counts)})" if counts else ""
-        lines.append(f"{'OK  ' if report.error_count == errors_before else 'FAIL'} {path}{note}")
+        lines.append(f"{'OK  ' if report.error_count == errors_before else 'FAIL'} {_shown(path, root)}{note}")
     report.stats["mappings"] = len(files)
     if report_format == "table":
         for line in lines:
             click.echo(line)
     print_report(report, report_format)
     sys.exit(0 if report.valid else 1)
+
+
+def _shown(path: Path, root: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(root.resolve()))
+    except ValueError:
+        return str(path)
 
 
 def _mapping_files(paths: tuple[Path, ...]) -> list[Path]:
