@@ -57,7 +57,7 @@ def load(files: tuple[Path, ...], database_url: str, root: Path, provider: str |
 
 def load_demo(settings: Settings) -> int:
     """Convert the bundled national example tables through their mappings and load them; returns observations."""
-    from .mappings import convert_examples
+    from ..conversion import convert_examples
 
     catalog = load_catalog(settings.root)
     store = open_store(settings.database_url)
