@@ -185,3 +185,21 @@ def test_flat_observations_with_all_dimensions(tmp_path):
     flat = root.findall(".//Obs")
     assert len(flat) == 7 and not root.findall(".//Series")
     assert flat[0].get("FREQ") == "A" and flat[0].get("UNIT_MULT") == "0" and flat[0].get("OBS_VALUE") == "16081"
+
+
+def test_another_dimension_at_observation(tmp_path):
+    """Series regrouped by the caller (key: other dimensions + TIME_PERIOD, observations over the dimension)."""
+    from service.model.data import Observation, Series
+
+    pivoted = [Series(("A", "KZ", "NETM", "2017"), [Observation("RU", -26727.0, {"OBS_STATUS": "A"}),
+                                                    Observation("_T", -21623.0, {"OBS_STATUS": "A"})],
+                      {"UNIT_MULT": "0"})]
+    ctx = dataclasses.replace(CTX, dimension_at_observation="COUNTERPART_AREA")
+    lines = text(write_sdmx_csv(pivoted, ctx)).splitlines()
+    assert lines[1].startswith("dataflow,CAMIG:DF_TEST(1.0),A,KZ,NETM,RU,2017,-26727,A,")
+    assert lines[2].startswith("dataflow,CAMIG:DF_TEST(1.0),A,KZ,NETM,_T,2017,-21623,A,")
+    root = etree.fromstring(b"".join(write_structure_specific(pivoted, ctx)))
+    series_element = root.find(".//Series")
+    assert series_element.get("TIME_PERIOD") == "2017" and series_element.get("COUNTERPART_AREA") is None
+    assert [o.get("COUNTERPART_AREA") for o in series_element.findall("Obs")] == ["RU", "_T"]
+    assert root.find(".//{*}Structure").get("dimensionAtObservation") == "COUNTERPART_AREA"
