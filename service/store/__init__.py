@@ -52,6 +52,7 @@ from service.store.submissions import (DataSetSummary, SubmissionInfo, Submissio
                                        WriteSummary, fetch_submission, insert_submission, next_instant,
                                        set_summary)
 from service.store.tables import ACCEPTED, REJECTED, from_micros, to_micros  # noqa: E402
+from service.store.tokens import TokenRecord, add_token, find_token, list_tokens, revoke_token  # noqa: E402
 from service.store.write import DataSetWriter  # noqa: E402
 
 DEFAULT_URL = "sqlite:///migstat.db"
@@ -128,6 +129,21 @@ class Store:
         with self.engine.connect() as conn:
             return fetch_submission(conn, submission_id)
 
+    # -- API tokens (salted digests; service/auth.py makes and checks them) -------------
+
+    def add_token(self, *, token_id: str, provider: str, salt: str, digest: str,
+                  note: str | None = None) -> TokenRecord:
+        return add_token(self.engine, token_id=token_id, provider=provider, salt=salt, digest=digest, note=note)
+
+    def token(self, token_id: str) -> TokenRecord | None:
+        return find_token(self.engine, token_id)
+
+    def tokens(self, provider: str | None = None) -> list[TokenRecord]:
+        return list_tokens(self.engine, provider)
+
+    def revoke_token(self, token_id: str) -> TokenRecord | None:
+        return revoke_token(self.engine, token_id)
+
     # -- reading ----------------------------------------------------------------------
 
     def query(self, q: DataQuery, *, changes: str = ALL_CHANGES) -> SeriesCursor:
@@ -168,5 +184,5 @@ def _clock() -> int:
 
 __all__ = ["ACTION_KEY", "ALL_CHANGES", "DEFAULT_URL", "DELETED_ATTRIBUTES", "DELETED_MARK", "DELETIONS",
            "LATEST", "UPDATES", "Availability", "DataSetSummary", "ObservationVersion", "SeriesCursor", "Store",
-           "StoreConflict", "StoreError", "SubmissionInfo", "SubmissionRecord", "VersionCursor", "WriteSummary",
+           "StoreConflict", "StoreError", "SubmissionInfo", "SubmissionRecord", "TokenRecord", "VersionCursor", "WriteSummary",
            "open_store", "upgrade"]

@@ -122,10 +122,26 @@ def _series_history_and_summaries(conn: Connection) -> None:
         " WHERE attributes IS NOT NULL ORDER BY series_id"))
 
 
+def _api_tokens(conn: Connection) -> None:
+    """Version 3: API tokens of data providers (salted digests only, never the secrets)."""
+    meta = MetaData()
+    Table("api_token", meta,
+          Column("token_id", String(32), primary_key=True),
+          Column("provider", Text, nullable=False),
+          Column("salt", String(64), nullable=False),
+          Column("digest", String(64), nullable=False),
+          Column("note", Text),
+          Column("created_at", BigInteger, nullable=False),
+          Column("revoked_at", BigInteger),
+          Index("ix_api_token_provider", "provider"))
+    meta.tables["api_token"].create(conn)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "series, observations, history, submissions", _create_core),
     Migration(2, "series attribute history; per-series summaries for availability",
               _series_history_and_summaries),
+    Migration(3, "API tokens of data providers", _api_tokens),
 )
 
 LATEST = MIGRATIONS[-1].version

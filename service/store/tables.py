@@ -145,6 +145,20 @@ series_history = Table(
     Index("ix_series_history_series", "series_id", "history_id"),
 )
 
+# version 3: API tokens of data providers. The secret is never stored: only a
+# salted HMAC-SHA256 of it (``service/auth.py`` makes and checks them).
+api_token = Table(
+    "api_token", metadata,
+    Column("token_id", String(32), primary_key=True),  # the public part of a token
+    Column("provider", Text, nullable=False),
+    Column("salt", String(64), nullable=False),  # hex
+    Column("digest", String(64), nullable=False),  # hex HMAC-SHA256(salt, secret)
+    Column("note", Text),
+    Column("created_at", BigInteger, nullable=False),
+    Column("revoked_at", BigInteger),
+    Index("ix_api_token_provider", "provider"),
+)
+
 INSERTED, UPDATED, DELETED = "I", "U", "D"
 ACCEPTED, REJECTED = "accepted", "rejected"
 
