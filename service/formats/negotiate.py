@@ -74,11 +74,25 @@ def parse_accept(header: str | None) -> list[MediaRange]:
     return [r for _, _, r in ranges if r.q > 0]
 
 
+def same_version(asked: str, offered: str | None) -> bool:
+    """``1.0``, ``1.0.0`` and ``1.0.0-wd`` (the .Stat Data Explorer's) name the same format version."""
+    if offered is None:
+        return False
+
+    def parts(text: str) -> list[str]:
+        numbers = text.strip().split("-", 1)[0].split(".")
+        while len(numbers) > 1 and numbers[-1] == "0":
+            numbers.pop()
+        return numbers
+
+    return asked.strip() == offered or parts(asked) == parts(offered)
+
+
 def _matches(rng: MediaRange, fmt: MediaFormat) -> bool:
     if rng.full != fmt.media_type:
         return False
     version = rng.params.get("version")
-    return version is None or version == fmt.version
+    return version is None or same_version(version, fmt.version)
 
 
 def negotiate(accept: str | None, formats: Sequence[MediaFormat], default: MediaFormat) -> tuple[MediaFormat,
