@@ -31,6 +31,7 @@ from ..model.structure import (
     Maintainable,
     ProvisionAgreement,
     Representation,
+    TimeRange,
     urn,
 )
 from .structure_ml import (
@@ -296,11 +297,25 @@ class _Builder:
                 elif values:  # 2.0.0: at least one value; objects, which pysdmx requires (the schema allows both)
                     key_value["values"] = [{"value": value} for value in values]
                 key_values.append(key_value)
+            for component_id, span in region.time_ranges.items():
+                key_values.append({"id": component_id, "timeRange": _time_range(span)})
             cube: dict[str, Any] = {"include" if self.v2 else "isIncluded": region.include}
             if key_values:
                 cube["keyValues"] = key_values
             regions.append(cube)
         entry["cubeRegions"] = regions
+
+
+def _time_range(span: TimeRange) -> dict[str, Any]:
+    """startPeriod and endPeriod, or afterPeriod / beforePeriod when one end is open."""
+    def end(period: str, inclusive: bool) -> dict[str, Any]:
+        return {"period": period, "isInclusive": inclusive}
+
+    if span.start is not None and span.end is not None:
+        return {"startPeriod": end(span.start, span.start_inclusive), "endPeriod": end(span.end, span.end_inclusive)}
+    if span.start is not None:
+        return {"afterPeriod": end(span.start, span.start_inclusive)}
+    return {"beforePeriod": end(span.end or "", span.end_inclusive)}
 
 
 def media_type(version: str) -> str:

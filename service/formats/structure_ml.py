@@ -205,6 +205,10 @@ def _sub(parent: etree._Element, tag: str, text: str | None = None, **attrib: st
     return element
 
 
+def _bool(flag: bool) -> str:
+    return "true" if flag else "false"
+
+
 def _ref(parent: etree._Element, tag: str, **attrib: str) -> etree._Element:
     """A reference element holding an (unqualified) Ref with ``attrib``."""
     holder = _sub(parent, tag)
@@ -368,6 +372,15 @@ class _Writer:
                 key = _sub(node, _COM + "KeyValue", id=component_id)
                 for value in values:
                     _sub(key, _COM + "Value", value)
+            for component_id, span in region.time_ranges.items():
+                holder = _sub(_sub(node, _COM + "KeyValue", id=component_id), _COM + "TimeRange")
+                if span.start is not None and span.end is not None:
+                    _sub(holder, _COM + "StartPeriod", span.start, isInclusive=_bool(span.start_inclusive))
+                    _sub(holder, _COM + "EndPeriod", span.end, isInclusive=_bool(span.end_inclusive))
+                elif span.start is not None:
+                    _sub(holder, _COM + "AfterPeriod", span.start, isInclusive=_bool(span.start_inclusive))
+                elif span.end is not None:
+                    _sub(holder, _COM + "BeforePeriod", span.end, isInclusive=_bool(span.end_inclusive))
 
     def provision_agreement(self, element: etree._Element, pa: ProvisionAgreement) -> None:
         if pa.dataflow is not None:

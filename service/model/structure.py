@@ -263,11 +263,27 @@ class Dataflow(Maintainable):
 
 
 @dataclass(frozen=True)
+class TimeRange:
+    """A range of time for a time component: start and end periods (or instants), each inclusive or not.
+
+    Either end may be None (before / after a period). Texts are SDMX
+    observational time periods (``2017``, ``2017-01-01``, ``2017-01-01T00:00:00``).
+    """
+
+    start: str | None = None
+    end: str | None = None
+    start_inclusive: bool = True
+    end_inclusive: bool = True
+
+
+@dataclass(frozen=True)
 class CubeRegion:
-    """Allowed (include=True) or excluded values per component."""
+    """Allowed (include=True) or excluded values per component, and a time range per time component."""
 
     members: Mapping[str, tuple[str, ...]]
     include: bool = True
+    #: Component id (TIME_PERIOD) -> its range of time.
+    time_ranges: Mapping[str, TimeRange] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
