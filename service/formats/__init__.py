@@ -89,7 +89,7 @@ ERROR_FORMATS = (ERROR_ML, ERROR_JSON_10, ERROR_JSON_20)
 
 def render_error(error, fmt: MediaFormat) -> bytes:
     """The body of an error response: an SDMX-ML 2.1 Error message or an SDMX-JSON ``errors`` message."""
-    entry = ErrorEntry(error.sdmx_code, error.title, error.detail)
+    entry = ErrorEntry(error.sdmx_code, error.title, error.detail, getattr(error, "report", None))
     if fmt is ERROR_JSON_10 or fmt is ERROR_JSON_20:
         return write_error_json(entry, "2.0.0" if fmt is ERROR_JSON_20 else "1.0.0")
     return write_error_ml(entry, "2.1")
