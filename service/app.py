@@ -12,7 +12,7 @@ from .settings import Settings
 
 def create_app(settings: Settings | None = None, *, store=None, catalog=None) -> Flask:
     """A configured app. ``store``/``catalog`` may be given (tests, the demo loader) or are opened here."""
-    from .api import data, http, structure
+    from .api import data, http, structure, submit
     from .store import open_store
 
     settings = settings or Settings.from_env()
@@ -31,6 +31,7 @@ def create_app(settings: Settings | None = None, *, store=None, catalog=None) ->
     http.install(app)
     app.register_blueprint(structure.blueprint)
     app.register_blueprint(data.blueprint)
+    app.register_blueprint(submit.blueprint)
 
     @app.get("/health")
     def health():

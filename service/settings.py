@@ -28,6 +28,10 @@ class Settings:
     cors_origin: str = "*"
     #: Public base URL used in links (empty: taken from the request).
     base_url: str = ""
+    #: Failed authentications from one address within ``auth_failure_window`` seconds before it
+    #: is answered 429 for a growing delay (counted per process: each gunicorn worker keeps its own).
+    auth_failure_limit: int = 5
+    auth_failure_window: float = 60.0
     extra: Mapping[str, object] = field(default_factory=dict)
 
     @classmethod
@@ -42,6 +46,8 @@ class Settings:
             values["max_response_observations"] = int(env["MIGSTAT_MAX_RESPONSE_OBSERVATIONS"])
         if env.get("MIGSTAT_MAX_REQUEST_BYTES"):
             values["max_request_bytes"] = int(env["MIGSTAT_MAX_REQUEST_BYTES"])
+        if env.get("MIGSTAT_AUTH_FAILURE_LIMIT"):
+            values["auth_failure_limit"] = int(env["MIGSTAT_AUTH_FAILURE_LIMIT"])
         if env.get("MIGSTAT_CORS_ORIGIN"):
             values["cors_origin"] = env["MIGSTAT_CORS_ORIGIN"]
         if env.get("MIGSTAT_BASE_URL"):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, Mapping
 
 from .catalog import Catalog
 from .errors import Conflict, Forbidden, NotFound, SemanticProblem, ServiceError, SyntaxProblem, Unavailable
@@ -56,8 +56,11 @@ def provider_for(catalog: Catalog, ref_area: str) -> str | None:
 class _Checker:
     """Validates each dataset's series as they stream and checks the provider may write them."""
 
-    def __init__(self, catalog: Catalog, provider: str | None, report: Report):
+    def __init__(self, catalog: Catalog, provider: str | None, report: Report, dataflow: str | None = None,
+                 actions: Mapping[str, str] | None = None):
         self.catalog, self.provider, self.report = catalog, provider, report
+        self.only = catalog.dataflow(dataflow) if dataflow else None
+        self.actions = actions or {}
         self.validators: dict[str, DataValidator] = {}
         self.areas: dict[str, frozenset[str]] = {}
         self.forbidden = 0
@@ -67,9 +70,13 @@ class _Checker:
             flow = self.catalog.dataflow(dataset.dataflow)
             if flow is None:
                 raise NotFound(f"dataflow {dataset.dataflow!r} does not exist")
-            yield DataSet(str(flow.ref), self.series(flow, dataset), dataset.action, dataset.attributes)
+            if self.only is not None and flow.ref != self.only.ref:
+                raise SyntaxProblem(f"the message holds data of {flow.ref} but was sent to the resource of "
+                                    f"{self.only.ref}; send it to /data/ or to its own dataflow")
+            action = self.actions.get(dataset.action, dataset.action)
+            yield DataSet(str(flow.ref), self.series(flow, dataset, action), action, dataset.attributes)
 
-    def series(self, flow, dataset: DataSet) -> Iterator[Series]:
+    def series(self, flow, dataset: DataSet, action: str) -> Iterator[Series]:
         dsd = self.catalog.structure_of(flow)
         key = str(flow.ref)
         if key not in self.validators:
@@ -83,17 +90,18 @@ class _Checker:
         validator = self.validators[key]
         area_index = dsd.dimension_ids.index("REF_AREA") if "REF_AREA" in dsd.dimension_ids else None
         allowed = self.areas.get(key)
-        deleting = dataset.action == DELETE
+        deleting = action == DELETE
         for one in dataset.series:
+            # An empty code in a Delete is a wildcard; the store deletes only the provider's own series.
             if allowed is not None and area_index is not None and len(one.key) > area_index \
-                    and one.key[area_index] not in allowed:
+                    and one.key[area_index] not in allowed and not (deleting and not one.key[area_index]):
                 self.forbidden += 1
                 self.report.error("not-permitted", f"{self.provider} may not write REF_AREA "
                                   f"{one.key[area_index]} in {flow.ref.id}", object_id="REF_AREA",
                                   value=one.key[area_index], **(one.origin.as_where() if one.origin else {}))
                 continue
             if deleting:  # a deletion names series and periods; values and attributes may be absent
-                validator.check_key(one.key, one.origin)
+                _check_deletion_key(validator, one)
                 yield one
             else:
                 yield from validator([one])
@@ -101,21 +109,28 @@ class _Checker:
 
 def submit(catalog: Catalog, store: Store, body: bytes, content_type: str | None, *, provider: str | None = None,
            dataflow: str | None = None, release_at: datetime | None = None, report_limit: int = 1000,
-           infer_provider: bool = False) -> SubmissionResult:
+           infer_provider: bool = False, actions: Mapping[str, str] | None = None,
+           as_received: tuple[bytes, str] | None = None) -> SubmissionResult:
     """Store a data message, or raise: 400 unreadable, 403 not permitted, 404 unknown flow, 409, 422 invalid.
 
     ``provider`` None with ``infer_provider`` (the command line acting for the
     provider of the data's REF_AREA) takes the provider from the first series.
+    ``dataflow``: the flow of a per-dataflow request; a DSD reference in the
+    message means it, and data of any other flow is refused (400).
+    ``actions`` maps the dataset actions read to those applied (``PUT``:
+    Merge becomes Replace). ``as_received`` (bytes, content type) is what the
+    audit trail keeps when ``body`` was made from it (an uploaded national table).
     """
     report = Report(limit=report_limit)
-    info = SubmissionInfo(content_type=content_type or "", body=body, release_at=release_at)
+    kept_body, kept_type = as_received if as_received is not None else (body, content_type or "")
+    info = SubmissionInfo(content_type=kept_type, body=kept_body, release_at=release_at)
     try:
         datasets = iter(iter_data(body, content_type, catalog_lookup(catalog, dataflow)))
         if provider is None:
             if not infer_provider:
                 raise Forbidden("a data provider is required to write data")
             datasets, provider = _infer(catalog, datasets)
-        checker = _Checker(catalog, provider, report)
+        checker = _Checker(catalog, provider, report, dataflow, actions)
 
         def checked() -> Iterator[DataSet]:
             yield from checker.datasets(datasets)
@@ -150,6 +165,17 @@ def submit(catalog: Catalog, store: Store, body: bytes, content_type: str | None
             _reject(store, provider, info, report)
         raise
     return SubmissionResult(summary, report, provider)
+
+
+def _check_deletion_key(validator: DataValidator, one: Series) -> None:
+    """A Delete may leave dimensions out (bulk deletion); the codes it gives must exist."""
+    dims = validator.dimension_ids
+    if len(one.key) != len(dims):
+        validator.check_key(one.key, one.origin)  # reports the wrong length
+        return
+    for dim_id, code in zip(dims, one.key):
+        if code:
+            validator.check_code(dim_id, code, one.origin)
 
 
 def _infer(catalog: Catalog, datasets: Iterator[DataSet]) -> tuple[Iterator[DataSet], str]:

@@ -23,7 +23,7 @@ from .params import parse_instant
 
 log = logging.getLogger("migstat.api")
 
-VARY = "Accept, Accept-Encoding, Accept-Language, Origin"
+VARY = "Accept, Accept-Encoding, Accept-Language, Authorization, Origin"
 EXPOSED = "Content-Range, Content-Type, ETag, Last-Modified, Location, Vary"
 
 
