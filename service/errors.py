@@ -80,6 +80,12 @@ class ResponseTooLarge(ServiceError):
     status, sdmx_code, title = 413, 510, "Response size exceeds service limit"
 
 
+class RangeNotSatisfiable(ServiceError):
+    """A Range (or offset) past the end of the answer; ``Content-Range: values */total`` says where it ends."""
+
+    status, sdmx_code, title = 416, 100, "Range not satisfiable"
+
+
 class UriTooLong(ServiceError):
     status, sdmx_code, title = 414, 140, "URI too long"
 
