@@ -28,3 +28,13 @@ def shared() -> Path:
 @pytest.fixture(scope="session")
 def catalog():
     return load_catalog(PROJECT_ROOT)
+
+
+# -- the live SDMX-REST service (tests/api_fixtures.py) ------------------------------------------
+
+@pytest.fixture(scope="session", params=__import__("api_fixtures").BACKENDS)
+def service(request, tmp_path_factory):
+    """A running service on one database backend, with the national examples and a 20,000-observation set."""
+    from api_fixtures import start_service
+
+    yield from start_service(request.param, tmp_path_factory.mktemp(f"api-{request.param}"))

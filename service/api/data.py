@@ -170,6 +170,8 @@ def data(flow_ref: str, key: str | None = None, providers: str | None = None):
         time_format=request.args.get("timeFormat") or media_params.get("timeformat", "original"),
         keys=request.args.get("keys") or media_params.get("keys", "none"),
         component_names=component_names(dsd), self_link=request.url,
+        # SDMX-CSV 2.0: the header "should contain" ACTION (field guide); sdmx1 reads no file without it.
+        with_action=fmt.media_type.endswith("+csv") and fmt.version == "2.0.0",
     )
     try:
         body = fmt.writer(rows, ctx)
