@@ -34,7 +34,7 @@ STANDARD = HELD + ("metadatastructure", "metadataflow", "categoryscheme", "categ
                    "structure", "valuelist", "hierarchy", "hierarchyassociation", "representationmap",
                    "structuremap", "categoryschememap", "conceptschememap", "organisationschememap",
                    "reportingtaxonomymap", "metadataconstraint", "dataconstraint", "metadataproviderscheme",
-                   "metadataprovisionagreement")
+                   "metadataprovisionagreement", "namealiasscheme")
 REFERENCES = ("none", "parents", "parentsandsiblings", "children", "descendants", "all")
 
 

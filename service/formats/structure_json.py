@@ -166,6 +166,8 @@ class _Builder:
             self_urn = self_urn.replace("registry.ContentConstraint=", "registry.DataConstraint=")
         entry = self.nameable(artefact, self_urn, mode)
         if isinstance(artefact, ItemScheme):
+            if artefact.is_partial:
+                entry["isPartial"] = True
             items = self.items(artefact, parents_first(artefact.items)) if mode is None else []
             if items:
                 entry[_MEMBERS[artefact.kind][1]] = items

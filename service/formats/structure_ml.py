@@ -266,6 +266,8 @@ class _Writer:
                   "isFinal": "true" if is_final(artefact) else "false"}
         if isinstance(artefact, ContentConstraint):
             attrib["type"] = artefact.role
+        if isinstance(artefact, ItemScheme) and artefact.is_partial:
+            attrib["isPartial"] = "true"
         element = _sub(container, _STR + tag, **attrib)
         self.nameable(element, artefact, mode)
         if isinstance(artefact, ItemScheme):
