@@ -6,20 +6,63 @@ Every data writer has the same shape::
 
 a generator that yields the message in chunks as it reads the series, so a
 response of any size is written in bounded memory.
+
+``series`` is usually one dataset's series (its action is ``ctx.action``).
+A message of several datasets (updatedAfter: the changes, then a Delete
+dataset; includeHistory: one dataset per write, each valid from or to an
+instant) is a ``DataSets`` of ``DataSetPart``: the SDMX-ML and SDMX-JSON
+writers write one data set each, SDMX-CSV 2.0 one ACTION per row. The
+observations of a Delete part carry no value and no attributes, and the
+writers give none: a Delete naming a value or an attribute would delete
+only that.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Mapping
+from typing import Iterable, Mapping
 from uuid import uuid4
 
+from ..model.data import Series
 from ..model.query import FULL
 from ..model.structure import Codelist, DataStructure, Dataflow, pick_name
 
 TIME_PERIOD = "TIME_PERIOD"
 ALL_DIMENSIONS = "AllDimensions"
+
+
+DELETE = "Delete"
+
+
+@dataclass(frozen=True)
+class DataSetPart:
+    """One data set of a message: its action, its series and when its content was valid."""
+
+    action: str
+    series: Iterable[Series]
+    valid_from: datetime | None = None
+    valid_to: datetime | None = None
+
+    @property
+    def deletes(self) -> bool:
+        return self.action == DELETE
+
+
+class DataSets(tuple):
+    """The data sets of one message, in order (a tuple of DataSetPart)."""
+
+
+def dataset_parts(series: Iterable[Series] | DataSets, ctx: "WriteContext") -> tuple[DataSetPart, ...]:
+    """What a writer was given, as data sets: one of ``ctx.action`` unless it was given DataSets."""
+    return tuple(series) if isinstance(series, DataSets) else (DataSetPart(ctx.action, series),)
+
+
+def instant_text(moment: datetime) -> str:
+    """An xs:dateTime, in UTC."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc).isoformat()
 
 
 def _now() -> datetime:

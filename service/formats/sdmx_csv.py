@@ -7,16 +7,23 @@ value; OBS_STATUS says why), then every attribute of the DSD in its order,
 series attributes repeated on each line. Options come from the WriteContext:
 labels (id, both, name), keys (SERIES_KEY / OBS_KEY columns, 2.0), the
 ACTION column (2.0), detail, and the time format (1.0).
+
+Several data sets (``context.DataSets``: the changes then the deletions of
+an updatedAfter answer) follow one another under one header, each row's
+ACTION saying which (2.0); a Delete row gives the key and period with
+OBS_VALUE and every attribute empty. SDMX-CSV has no column for the
+validity of a data set.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Callable, Iterable, Iterator
 
-from ..model.data import Series
+from ..model.data import EMPTY, Observation, Series
 from ..model.period import period_bounds
 from ..model.structure import DATASET, OBSERVATION, SERIES
-from .context import ALL_DIMENSIONS, TIME_PERIOD, WriteContext
+from .context import ALL_DIMENSIONS, TIME_PERIOD, WriteContext, dataset_parts
 
 MEDIA_TYPE_2 = "application/vnd.sdmx.data+csv;version=2.0.0"
 MEDIA_TYPE_1 = "application/vnd.sdmx.data+csv;version=1.0.0"
@@ -90,6 +97,22 @@ class _Cells:
 
 
 def _write(series: Iterable[Series], ctx: WriteContext, version: int) -> Iterator[bytes]:
+    parts = dataset_parts(series, ctx)
+    with_action = version == 2 and (ctx.with_action or any(p.action != "Information" for p in parts))
+    for index, part in enumerate(parts):
+        part_ctx = replace(ctx, action=part.action, with_action=with_action)
+        rows = _bare(part.series) if part.deletes else part.series
+        yield from _write_part(rows, part_ctx, version, with_header=index == 0, deleting=part.deletes)
+
+
+def _bare(series: Iterable[Series]) -> Iterator[Series]:
+    """Deletions: keys and periods, no value, no attribute."""
+    for one in series:
+        yield Series(one.key, [Observation(o.time_period, None) for o in one.observations], EMPTY)
+
+
+def _write_part(series: Iterable[Series], ctx: WriteContext, version: int, *, with_header: bool = True,
+                deleting: bool = False) -> Iterator[bytes]:
     dsd = ctx.structure
     dims = dsd.dimension_ids
     with_obs = ctx.detail not in ("serieskeysonly", "nodata")
@@ -115,9 +138,9 @@ def _write(series: Iterable[Series], ctx: WriteContext, version: int) -> Iterato
     at_obs = ctx.dimension_at_observation
     pivot_pos = dims.index(at_obs) if at_obs not in (TIME_PERIOD, ALL_DIMENSIONS) and at_obs in dims else -1
 
-    lines: list[str] = [header]
+    lines: list[str] = [header] if with_header else []
     append = lines.append
-    value_texts: dict[float | None, str] = {}
+    value_texts: dict[float | None, str] = {None: ""} if deleting else {}
     for one in series:
         values = {**ctx.dataset_attributes, **one.attributes}
         template = [blank[i] if a in obs_pos else cells(a, values.get(a, ""), coded[a]) for i, a in enumerate(attr_ids)]

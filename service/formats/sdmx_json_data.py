@@ -24,6 +24,11 @@ SDMX-ML writers, see ``sdmx_ml_generic``):
   period; ``Series.key`` holds the other dimensions' codes in DSD order then
   the period, ``Observation.time_period`` the observation dimension's code.
 
+Several data sets (``context.DataSets``) are several members of
+``dataSets``, each with its ``action`` and ``validFrom`` / ``validTo``; the
+observations of a Delete data set are empty arrays (delete the whole
+observation) and it gives no attributes.
+
 1.0.0 puts the structure in ``data.structure`` (the ``{meta, data}`` layout
 of the official schema), 2.0.0 in ``data.structures[0]``. Missing values
 are ``null``; trailing unset observation attributes are left out.
@@ -37,11 +42,11 @@ from typing import Iterable, Iterator, Mapping, Sequence
 
 import orjson
 
-from ..model.data import Series
+from ..model.data import EMPTY, Series
 from ..model.period import period_bounds
 from ..model.query import DATA_ONLY, NO_DATA, SERIES_KEYS_ONLY
 from ..model.structure import DATASET, LANGUAGES, SERIES, Names, urn
-from .context import ALL_DIMENSIONS, TIME_PERIOD, WriteContext
+from .context import ALL_DIMENSIONS, TIME_PERIOD, DataSetPart, WriteContext, dataset_parts, instant_text
 from .sdmx_ml_generic import (
     attribute_levels,
     check_key,
@@ -118,7 +123,7 @@ class _Writer:
         self.v2 = version == "2.0.0"
         self.names = component_names or {}
         self.dim_at_obs = effective_dimension_at_observation(ctx)
-        self.action = dataset_action(ctx.action)
+        dataset_action(ctx.action)
         dsd = ctx.structure
         self.time_id = dsd.time_dimension.id if dsd.time_dimension else TIME_PERIOD
         seeds = values or {}
@@ -143,27 +148,37 @@ class _Writer:
         self.links = [{"rel": "dataflow", "urn": ctx.dataflow.urn}]
 
     # -- the stream ------------------------------------------------------
-    def generate(self, series: Iterable[Series]) -> Iterator[bytes]:
-        ctx = self.ctx
+    def _opening(self, part: DataSetPart) -> bytes:
         dataset: dict = {"structure": 0} if self.v2 else {}
-        dataset.update(action=self.action, links=self.links)
-        if self.dataset_attrs:
+        dataset.update(action=dataset_action(part.action), links=self.links)
+        if part.valid_from is not None:
+            dataset["validFrom"] = instant_text(part.valid_from)
+        if part.valid_to is not None:
+            dataset["validTo"] = instant_text(part.valid_to)
+        if self.dataset_attrs and not part.deletes:
             given = dict(self.dataset_values)
             dataset["attributes"] = [self.index[a].at(given[a]) if a in given else None
                                      for a in self.dataset_attrs]
         flat = self.dim_at_obs == ALL_DIMENSIONS
-        opening = orjson.dumps(dataset)[:-1] + (b',"observations":{' if flat else b',"series":{')
-        yield b'{"meta":' + orjson.dumps(self._meta()) + b',"data":{"dataSets":[' + opening
+        return orjson.dumps(dataset)[:-1] + (b',"observations":{' if flat else b',"series":{')
 
-        buf: list[bytes] = []
+    def generate(self, series: Iterable[Series]) -> Iterator[bytes]:
+        parts = dataset_parts(series, self.ctx)
+        for part in parts:
+            dataset_action(part.action)
+        flat = self.dim_at_obs == ALL_DIMENSIONS
+        buf: list[bytes] = [b'{"meta":' + orjson.dumps(self._meta()) + b',"data":{"dataSets":[']
         size = 0
-        for piece in (self._flat(series) if flat else self._series(series)):
-            buf.append(piece)
-            size += len(piece)
-            if size >= CHUNK_BYTES:
-                yield b"".join(buf)
-                buf.clear()
-                size = 0
+        for number, part in enumerate(parts):
+            buf.append((b"}}," if number else b"") + self._opening(part))
+            rows, deleting = part.series, part.deletes
+            for piece in (self._flat(rows, deleting) if flat else self._series(rows, deleting)):
+                buf.append(piece)
+                size += len(piece)
+                if size >= CHUNK_BYTES:
+                    yield b"".join(buf)
+                    buf.clear()
+                    size = 0
         buf.append(b'}}],"structures":[' if self.v2 else b'}}],"structure":')
         for piece in self._structure_pieces():
             buf.append(piece)
@@ -175,7 +190,7 @@ class _Writer:
         buf.append(b"]}}" if self.v2 else b"}}")
         yield b"".join(buf)
 
-    def _series(self, series: Iterable[Series]) -> Iterator[bytes]:
+    def _series(self, series: Iterable[Series], deleting: bool = False) -> Iterator[bytes]:
         """Text of the members of ``dataSets[0].series``; a long series comes in several pieces."""
         ctx = self.ctx
         with_obs = ctx.detail not in (SERIES_KEYS_ONLY, NO_DATA)
@@ -191,7 +206,7 @@ class _Writer:
             if len(s.key) != n_keys:
                 check_key(s, n_keys)
             key = ":".join([of(code) for of, code in zip(dim_index, s.key)]).encode()
-            s_attrs = s.attributes
+            s_attrs = EMPTY if deleting else s.attributes
             head: dict = {}
             if series_specs:
                 head["attributes"] = [at(v) if (v := s_attrs.get(a)) is not None else None
@@ -202,6 +217,10 @@ class _Writer:
                 continue
             out = [separator, b'"', key, b'":', dumps(head)[:-1], b',"observations":{' if head else b'"observations":{']
             separator = b","
+            if deleting:  # the whole observation: nothing given but its key
+                out.append(dumps({time_index(o.time_period): [] for o in s.observations})[1:-1] + b"}}")
+                yield b"".join(out)
+                continue
             fallback = s_attrs if cross else None
             batch: dict[str, list] = {}
             comma = b""
@@ -219,7 +238,7 @@ class _Writer:
             out.append(b"}}")
             yield b"".join(out)
 
-    def _flat(self, series: Iterable[Series]) -> Iterator[bytes]:
+    def _flat(self, series: Iterable[Series], deleting: bool = False) -> Iterator[bytes]:
         """Text of the members of ``dataSets[0].observations``, keyed by every dimension, in batches."""
         dim_index = [self.index[d].of for d in self.ctx.structure.dimension_ids]
         time_index = self.index[self.time_id].of
@@ -233,6 +252,12 @@ class _Writer:
                 check_key(s, n_keys)
             prefix = "".join([of(code) + ":" for of, code in zip(dim_index, s.key)])
             s_attrs = s.attributes
+            if deleting:  # the whole observation: nothing given but its key
+                batch.update((prefix + time_index(o.time_period), []) for o in s.observations)
+                if len(batch) >= OBS_BATCH:
+                    yield comma + dumps(batch)[1:-1]
+                    batch, comma = {}, b","
+                continue
             for o in s.observations:
                 if obs_specs and (o.attributes or s_attrs):
                     batch[prefix + time_index(o.time_period)] = _row(o.value, o.attributes, s_attrs, obs_specs)

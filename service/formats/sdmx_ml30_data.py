@@ -8,6 +8,10 @@ dimension id writes cross-sections, where ``Series.key`` holds the other
 dimensions' codes in DSD order then the period and ``Observation.time_period``
 holds the observation dimension's code.
 
+Several data sets (``context.DataSets``) follow one another, each with its
+``ss:action`` and ``ss:validFromDate`` / ``ss:validToDate``; a Delete data
+set names observations by key and period only.
+
 Components are unqualified XML attributes named by their ids; data-set
 attributes sit on ``DataSet``. The data set's ``xsi:type`` names the
 DSD-specific schema type in the namespace the header declares:
@@ -21,10 +25,11 @@ from typing import Iterable, Iterator
 from ..model.data import Series
 from ..model.query import NO_DATA, SERIES_KEYS_ONLY
 from ..model.structure import SERIES
-from .context import ALL_DIMENSIONS, TIME_PERIOD, WriteContext
+from .context import ALL_DIMENSIONS, TIME_PERIOD, WriteContext, dataset_parts
 from .sdmx_ml_generic import (
     attribute_levels,
     attributes_xml,
+    check_actions,
     check_key,
     dataset_action,
     dataset_attribute_values,
@@ -33,6 +38,7 @@ from .sdmx_ml_generic import (
     number,
     series_dimension_ids,
     structure_id,
+    validity,
 )
 
 MESSAGE_NS = "http://www.sdmx.org/resources/sdmxml/schemas/v3_0/message"
@@ -52,7 +58,7 @@ def dsd_namespace(ctx: WriteContext, dim_at_obs: str) -> str:
 def write_sdmx_ml30_data(series: Iterable[Series], ctx: WriteContext) -> Iterator[bytes]:
     """SDMX-ML 3.0 ``StructureSpecificData`` of one dataflow."""
     dim_at_obs = effective_dimension_at_observation(ctx)
-    dataset_action(ctx.action)
+    check_actions(series, ctx)
     return _generate(series, ctx, dim_at_obs)
 
 
@@ -72,7 +78,44 @@ def _header(ctx: WriteContext, dim_at_obs: str, namespace: str) -> str:
     )
 
 
-def _generate(series: Iterable[Series], ctx: WriteContext, dim_at_obs: str) -> Iterator[bytes]:
+def _generate(series, ctx: WriteContext, dim_at_obs: str) -> Iterator[bytes]:
+    namespace = dsd_namespace(ctx, dim_at_obs)
+    yield _header(ctx, dim_at_obs, namespace).encode()
+    for part in dataset_parts(series, ctx):
+        head = (f'<message:DataSet ss:structureRef="{structure_id(ctx)}" xsi:type="ns1:DataSetType" '
+                f'ss:action="{dataset_action(part.action)}"{validity(part, "ss:")}')
+        if part.deletes:
+            yield from _deletions(part.series, ctx, dim_at_obs, head + ">")
+        else:
+            yield from _dataset(part.series, ctx, dim_at_obs, head)
+    yield b"</message:StructureSpecificData>"
+
+
+def _deletions(series: Iterable[Series], ctx: WriteContext, dim_at_obs: str, head: str) -> Iterator[bytes]:
+    """A Delete data set: keys and periods only."""
+    with_obs = ctx.detail not in (SERIES_KEYS_ONLY, NO_DATA)
+    key_ids = series_dimension_ids(ctx, dim_at_obs)
+    time_id = ctx.structure.time_dimension.id if ctx.structure.time_dimension else TIME_PERIOD
+    obs_dim = time_id if dim_at_obs in (TIME_PERIOD, ALL_DIMENSIONS) else dim_at_obs
+    buf = [head]
+    for s in series:
+        check_key(s, len(key_ids))
+        key_xml = "".join(f' {kid}="{escape(code)}"' for kid, code in zip(key_ids, s.key))
+        if dim_at_obs == ALL_DIMENSIONS and with_obs:
+            buf.extend(f'<Obs{key_xml} {time_id}="{escape(o.time_period)}"/>' for o in s.observations)
+        elif with_obs and s.observations:
+            buf.append(f"<Series{key_xml}>" + "".join(f'<Obs {obs_dim}="{escape(o.time_period)}"/>'
+                                                      for o in s.observations) + "</Series>")
+        else:
+            buf.append(f"<Series{key_xml}/>")
+        if len(buf) >= FLUSH_PIECES:
+            yield "".join(buf).encode()
+            buf.clear()
+    buf.append("</message:DataSet>")
+    yield "".join(buf).encode()
+
+
+def _dataset(series: Iterable[Series], ctx: WriteContext, dim_at_obs: str, dataset_head: str) -> Iterator[bytes]:
     flat = dim_at_obs == ALL_DIMENSIONS
     cross = not flat and dim_at_obs != TIME_PERIOD
     with_obs = ctx.detail not in (SERIES_KEYS_ONLY, NO_DATA)
@@ -81,12 +124,9 @@ def _generate(series: Iterable[Series], ctx: WriteContext, dim_at_obs: str) -> I
     measure = ctx.structure.measure.id if ctx.structure.measure else "OBS_VALUE"
     time_id = ctx.structure.time_dimension.id if ctx.structure.time_dimension else TIME_PERIOD
     obs_dim = time_id if dim_at_obs in (TIME_PERIOD, ALL_DIMENSIONS) else dim_at_obs
-    namespace = dsd_namespace(ctx, dim_at_obs)
 
     ds_attrs = "".join(f' {aid}="{escape(value)}"' for aid, value in dataset_attribute_values(ctx))
-    yield (_header(ctx, dim_at_obs, namespace)
-           + f'<message:DataSet ss:structureRef="{structure_id(ctx)}" xsi:type="ns1:DataSetType" '
-             f'ss:action="{dataset_action(ctx.action)}"{ds_attrs}>').encode()
+    yield f"{dataset_head}{ds_attrs}>".encode()
 
     # ' DIM="code"' per key position and code, built once.
     key_parts: list[dict[str, str]] = [{} for _ in key_ids]
@@ -155,5 +195,5 @@ def _generate(series: Iterable[Series], ctx: WriteContext, dim_at_obs: str) -> I
             yield "".join(buf).encode()
             buf.clear()
 
-    append("</message:DataSet></message:StructureSpecificData>")
+    append("</message:DataSet>")
     yield "".join(buf).encode()

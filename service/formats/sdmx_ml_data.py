@@ -8,6 +8,9 @@ DataSet is typed ``ns1:DataSetType`` in the dataflow's namespace
 Series elements carry the dimensions and series attributes, Obs elements
 TIME_PERIOD, OBS_VALUE (``NaN`` when missing) and observation attributes.
 With ``dimension_at_observation`` = AllDimensions the observations are flat.
+Several data sets (``context.DataSets``) follow one another, each with its
+``ss:action`` and ``ss:validFromDate`` / ``ss:validToDate``; a Delete data
+set names observations by key and period only.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from typing import Iterable, Iterator
 
 from ..model.data import Series
 from ..model.structure import DATASET, OBSERVATION, SERIES
-from .context import ALL_DIMENSIONS, TIME_PERIOD, WriteContext
+from .context import ALL_DIMENSIONS, TIME_PERIOD, WriteContext, dataset_parts, instant_text
 from .sdmx_csv import value_text
 
 MEDIA_TYPE = "application/vnd.sdmx.structurespecificdata+xml;version=2.1"
@@ -105,9 +108,45 @@ def _write(series: Iterable[Series], ctx: WriteContext, root: str, dataset_type:
         series_dims = tuple(d for d in dims if d != at_obs) + (TIME_PERIOD,)
 
     dataset_attrs = "".join(f' {k}="{escape(v)}"' for k, v in ctx.dataset_attributes.items() if v)
-    parts = [header(ctx, root),
-             f'<message:DataSet ss:structureRef="{structure_id(ctx)}" xsi:type="ns1:{dataset_type}" '
-             f'ss:dataScope="DataStructure" ss:action="{escape(ctx.action)}"{dataset_attrs}>\n']
+    yield header(ctx, root).encode("utf-8")
+    for part in dataset_parts(series, ctx):
+        validity = "".join(f' ss:{name}="{instant_text(moment)}"' for name, moment in (
+            ("validFromDate", part.valid_from), ("validToDate", part.valid_to)) if moment is not None)
+        head = (f'<message:DataSet ss:structureRef="{structure_id(ctx)}" xsi:type="ns1:{dataset_type}" '
+                f'ss:dataScope="DataStructure" ss:action="{escape(part.action)}"{validity}')
+        if part.deletes:
+            yield from _deletions(part.series, series_dims, flat, with_obs, TIME_PERIOD if at_obs == TIME_PERIOD
+                                  else at_obs, head + ">\n")
+        else:
+            yield from _dataset(part.series, ctx, series_dims, flat, with_obs, obs_attr_ids, set_attr_ids,
+                                head + dataset_attrs + ">\n")
+    yield f"</message:{root}>\n".encode("utf-8")
+
+
+def _deletions(series: Iterable[Series], series_dims, flat: bool, with_obs: bool, obs_dim: str,
+               head: str) -> Iterator[bytes]:
+    """A Delete data set: keys and periods only."""
+    parts = [head]
+    for one in series:
+        key_attrs = "".join(f' {d}="{escape(c)}"' for d, c in zip(series_dims, one.key))
+        if flat and with_obs:
+            parts.extend(f'<Obs{key_attrs} {TIME_PERIOD}="{escape(o.time_period)}"/>\n' for o in one.observations)
+        elif with_obs and one.observations:
+            parts.append(f"<Series{key_attrs}>" + "".join(f'<Obs {obs_dim}="{escape(o.time_period)}"/>'
+                                                          for o in one.observations) + "</Series>\n")
+        else:
+            parts.append(f"<Series{key_attrs}/>\n")
+        if len(parts) >= CHUNK_OBSERVATIONS:
+            yield "".join(parts).encode("utf-8")
+            parts.clear()
+    parts.append("</message:DataSet>\n")
+    yield "".join(parts).encode("utf-8")
+
+
+def _dataset(series: Iterable[Series], ctx: WriteContext, series_dims, flat: bool, with_obs: bool,
+             obs_attr_ids: list[str], set_attr_ids: list[str], head: str) -> Iterator[bytes]:
+    at_obs = ctx.dimension_at_observation
+    parts = [head]
     count = 0
     for one in series:
         key_attrs = "".join(f' {d}="{escape(c)}"' for d, c in zip(series_dims, one.key))
@@ -131,7 +170,7 @@ def _write(series: Iterable[Series], ctx: WriteContext, root: str, dataset_type:
             yield "".join(parts).encode("utf-8")
             parts.clear()
             count = 0
-    parts.append(f"</message:DataSet>\n</message:{root}>\n")
+    parts.append("</message:DataSet>\n")
     yield "".join(parts).encode("utf-8")
 
 

@@ -18,6 +18,11 @@ Layout by ``ctx.dimension_at_observation``:
   so they are written on each ``Obs`` (taken from the observation's
   attributes, else from the series').
 
+Several data sets (``context.DataSets``: updatedAfter, includeHistory)
+are written one after the other, each with its ``action`` and its
+``validFromDate`` / ``validToDate``; a Delete data set names observations
+by key and period only (no ObsValue, no attributes).
+
 ``detail``: ``dataonly`` drops attributes; ``serieskeysonly`` writes series
 keys only; ``nodata`` writes series with their attributes and no
 observations. Without observations a flat layout has nothing to carry the
@@ -33,7 +38,7 @@ from typing import Iterable, Iterator, Mapping
 from ..model.data import Series
 from ..model.query import DATA_ONLY, NO_DATA, SERIES_KEYS_ONLY
 from ..model.structure import DATASET, OBSERVATION, SERIES
-from .context import ALL_DIMENSIONS, TIME_PERIOD, WriteContext
+from .context import ALL_DIMENSIONS, TIME_PERIOD, DataSetPart, WriteContext, dataset_parts, instant_text
 
 MESSAGE_NS = "http://www.sdmx.org/resources/sdmxml/schemas/v2_1/message"
 GENERIC_NS = "http://www.sdmx.org/resources/sdmxml/schemas/v2_1/data/generic"
@@ -156,10 +161,25 @@ def _header(ctx: WriteContext, root: str, dim_at_obs: str) -> str:
     )
 
 
+def validity(part: DataSetPart, prefix: str = "") -> str:
+    """The ``validFromDate`` / ``validToDate`` XML attributes of a data set (``prefix`` ``ss:`` or none)."""
+    out = ""
+    if part.valid_from is not None:
+        out += f' {prefix}validFromDate="{instant_text(part.valid_from)}"'
+    if part.valid_to is not None:
+        out += f' {prefix}validToDate="{instant_text(part.valid_to)}"'
+    return out
+
+
+def check_actions(series, ctx: WriteContext) -> None:
+    for part in dataset_parts(series, ctx):
+        dataset_action(part.action)
+
+
 def write_generic_data(series: Iterable[Series], ctx: WriteContext) -> Iterator[bytes]:
     """SDMX-ML 2.1 ``GenericData`` (media type application/vnd.sdmx.genericdata+xml;version=2.1)."""
     dim_at_obs = effective_dimension_at_observation(ctx)
-    dataset_action(ctx.action)
+    check_actions(series, ctx)
     return _generate(series, ctx, "GenericData", dim_at_obs)
 
 
@@ -172,11 +192,47 @@ def write_generic_timeseries_data(series: Iterable[Series], ctx: WriteContext) -
     if dim_at_obs != TIME_PERIOD:
         raise ValueError("GenericTimeSeriesData has TIME_PERIOD at the observation level; "
                          f"dimensionAtObservation={ctx.dimension_at_observation} needs GenericData")
-    dataset_action(ctx.action)
+    check_actions(series, ctx)
     return _generate(series, ctx, "GenericTimeSeriesData", dim_at_obs)
 
 
-def _generate(series: Iterable[Series], ctx: WriteContext, root: str, dim_at_obs: str) -> Iterator[bytes]:
+def _generate(series, ctx: WriteContext, root: str, dim_at_obs: str) -> Iterator[bytes]:
+    yield _header(ctx, root, dim_at_obs).encode()
+    for part in dataset_parts(series, ctx):
+        head = (f'<mes:DataSet xmlns="{GENERIC_NS}" structureRef="{structure_id(ctx)}" '
+                f'action="{dataset_action(part.action)}"{validity(part)}>')
+        if part.deletes:
+            yield from _deletions(part.series, ctx, dim_at_obs, head)
+        else:
+            yield from _dataset(part.series, ctx, dim_at_obs, head)
+    yield f"</mes:{root}>".encode()
+
+
+def _deletions(series: Iterable[Series], ctx: WriteContext, dim_at_obs: str, head: str) -> Iterator[bytes]:
+    """A Delete data set: keys and periods only."""
+    with_obs = ctx.detail not in (SERIES_KEYS_ONLY, NO_DATA)
+    key_ids = series_dimension_ids(ctx, dim_at_obs)
+    time_id = ctx.structure.time_dimension.id if ctx.structure.time_dimension else TIME_PERIOD
+    buf = [head]
+    for s in series:
+        check_key(s, len(key_ids))
+        key_xml = _values_xml(zip(key_ids, s.key))
+        if dim_at_obs == ALL_DIMENSIONS and with_obs:
+            buf.extend(f'<Obs><ObsKey>{key_xml}<Value id="{time_id}" value="{escape(o.time_period)}"/></ObsKey></Obs>'
+                       for o in s.observations)
+        elif with_obs:
+            buf.append(f"<Series><SeriesKey>{key_xml}</SeriesKey>" + "".join(
+                f'<Obs><ObsDimension value="{escape(o.time_period)}"/></Obs>' for o in s.observations) + "</Series>")
+        else:
+            buf.append(f"<Series><SeriesKey>{key_xml}</SeriesKey></Series>")
+        if len(buf) >= FLUSH_PIECES:
+            yield "".join(buf).encode()
+            buf.clear()
+    buf.append("</mes:DataSet>")
+    yield "".join(buf).encode()
+
+
+def _dataset(series: Iterable[Series], ctx: WriteContext, dim_at_obs: str, dataset_head: str) -> Iterator[bytes]:
     flat = dim_at_obs == ALL_DIMENSIONS
     cross = not flat and dim_at_obs != TIME_PERIOD
     with_obs = ctx.detail not in (SERIES_KEYS_ONLY, NO_DATA)
@@ -185,9 +241,7 @@ def _generate(series: Iterable[Series], ctx: WriteContext, root: str, dim_at_obs
     key_ids = series_dimension_ids(ctx, dim_at_obs)
     time_id = ctx.structure.time_dimension.id if ctx.structure.time_dimension else TIME_PERIOD
 
-    head = [_header(ctx, root, dim_at_obs),
-            f'<mes:DataSet xmlns="{GENERIC_NS}" structureRef="{structure_id(ctx)}" '
-            f'action="{dataset_action(ctx.action)}">']
+    head = [dataset_head]
     ds_attrs = dataset_attribute_values(ctx)
     if ds_attrs:
         head.append(f"<Attributes>{_values_xml(ds_attrs)}</Attributes>")
@@ -274,7 +328,7 @@ def _generate(series: Iterable[Series], ctx: WriteContext, root: str, dim_at_obs
             yield "".join(buf).encode()
             buf.clear()
 
-    append(f"</mes:DataSet></mes:{root}>")
+    append("</mes:DataSet>")
     yield "".join(buf).encode()
 
 
