@@ -137,11 +137,30 @@ def _api_tokens(conn: Connection) -> None:
     meta.tables["api_token"].create(conn)
 
 
+def _flow_summaries(conn: Connection) -> None:
+    """Version 4: totals of the series per dataflow and provider (availability and Last-Modified without a scan)."""
+    meta = MetaData()
+    Table("flow_summary", meta,
+          Column("flow", Text, primary_key=True),
+          Column("provider", Text, primary_key=True),
+          Column("series_count", BigInteger, nullable=False),
+          Column("obs_count", BigInteger, nullable=False),
+          Column("period_first", BigInteger),
+          Column("period_last", BigInteger),
+          Column("updated_at", BigInteger))
+    meta.tables["flow_summary"].create(conn)
+    conn.execute(text(
+        "INSERT INTO flow_summary (flow, provider, series_count, obs_count, period_first, period_last, updated_at)"
+        " SELECT flow, provider, sum(CASE WHEN obs_count > 0 THEN 1 ELSE 0 END), sum(obs_count), min(period_first),"
+        " max(period_last), max(updated_at) FROM series GROUP BY flow, provider"))
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "series, observations, history, submissions", _create_core),
     Migration(2, "series attribute history; per-series summaries for availability",
               _series_history_and_summaries),
     Migration(3, "API tokens of data providers", _api_tokens),
+    Migration(4, "per-dataflow summaries for availability and Last-Modified", _flow_summaries),
 )
 
 LATEST = MIGRATIONS[-1].version

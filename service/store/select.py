@@ -57,10 +57,34 @@ class View:
         return [instant <= self.as_of] if self.as_of is not None else []
 
 
-def series_condition(q: DataQuery, skip_position: int | None = None) -> ColumnElement[bool]:
-    """The series of the query's flow whose key matches and whose provider is asked for."""
-    conditions = [series.c.flow == q.flow]
+#: A key naming a code (or a few) at every position is looked up by its series keys, up to this many.
+MAX_KEYS_LOOKED_UP = 1000
+
+
+def full_keys(q: DataQuery, skip_position: int | None = None) -> list[str] | None:
+    """The series keys a key with codes at every position stands for (None: a position is open, or too many)."""
+    if not q.key or skip_position is not None or any(codes is None for codes in q.key):
+        return None
+    keys = [""]
     for position, codes in enumerate(q.key):
+        if len(keys) * len(codes) > MAX_KEYS_LOOKED_UP:
+            return None
+        keys = [f"{k}.{c}" if position else c for k in keys for c in codes]
+    return keys
+
+
+def series_condition(q: DataQuery, skip_position: int | None = None) -> ColumnElement[bool]:
+    """The series of the query's flow whose key matches and whose provider is asked for.
+
+    A key with codes at every position (``DataQuery.key`` has one entry per dimension) is
+    looked up on the unique (flow, series_key) index; otherwise each constrained position is
+    one indexed lookup in ``series_code``.
+    """
+    conditions = [series.c.flow == q.flow]
+    keys = full_keys(q, skip_position)
+    if keys is not None:
+        conditions.append(series.c.series_key.in_(keys))
+    for position, codes in enumerate(q.key if keys is None else ()):
         if codes is None or position == skip_position:
             continue
         conditions.append(series.c.series_id.in_(

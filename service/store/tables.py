@@ -159,6 +159,21 @@ api_token = Table(
     Index("ix_api_token_provider", "provider"),
 )
 
+# version 4: totals of the series of each dataflow and provider, refreshed at the end of every write
+# for the pairs it touched: availability of a whole dataflow and its Last-Modified read a few rows
+# instead of every series. One row per provider, so writes of different providers never touch the
+# same row (on PostgreSQL they still run side by side).
+flow_summary = Table(
+    "flow_summary", metadata,
+    Column("flow", Text, primary_key=True),
+    Column("provider", Text, primary_key=True),
+    Column("series_count", BigInteger, nullable=False),  # series with at least one observation
+    Column("obs_count", BigInteger, nullable=False),
+    Column("period_first", BigInteger),
+    Column("period_last", BigInteger),
+    Column("updated_at", BigInteger),  # last change to any series of the flow
+)
+
 INSERTED, UPDATED, DELETED = "I", "U", "D"
 ACCEPTED, REJECTED = "accepted", "rejected"
 

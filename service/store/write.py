@@ -45,8 +45,8 @@ from service.model.data import APPEND, DELETE, INFORMATION, MERGE, REPLACE, Data
 from service.model.period import period_bounds
 from service.store import StoreError
 from service.store.bulk import delete_rows, insert_rows, one_of, update_rows
-from service.store.tables import (DELETED, INSERTED, UPDATED, observation, observation_history, series,
-                                  series_code, series_history, to_micros)
+from service.store.tables import (DELETED, INSERTED, UPDATED, flow_summary, observation, observation_history,
+                                  series, series_code, series_history, to_micros)
 from service.store.submissions import DataSetSummary
 
 FLOW_REFERENCE = re.compile(r"[A-Za-z0-9_@$.\-]+:[A-Za-z0-9_@$\-]+\([A-Za-z0-9_.+\-]+\)$")
@@ -109,6 +109,7 @@ class DataSetWriter:
         self.fresh: set[int] = set()  # series created by this write, no observation yet
         self.touched: set[int] = set()  # series whose data changed
         self.periods: dict[str, tuple[int, int]] = {}
+        self.flows: set[str] = set()  # dataflows written, whose summary is refreshed by finish()
 
     def write(self, dataset: DataSet) -> DataSetSummary:
         action = ACTIONS.get(str(dataset.action).lower())
@@ -120,6 +121,7 @@ class DataSetWriter:
         if not FLOW_REFERENCE.match(flow or ""):
             raise StoreError(f"dataflow {flow!r}: the store keeps data under full references "
                              "AGENCY:ID(VERSION), as queries name them")
+        self.flows.add(flow)
         empty = True
         for chunk in _chunks(dataset.series, counts):
             empty = False
@@ -145,6 +147,27 @@ class DataSetWriter:
                        .where(one_of(self.conn, o.series_id, batch)).group_by(o.series_id).subquery())
             self.conn.execute(update(series).where(series.c.series_id == summary.c.series_id).values(
                 obs_count=summary.c.n, period_first=summary.c.first, period_last=summary.c.last))
+        self._refresh_flow_summaries()
+
+    def _refresh_flow_summaries(self) -> None:
+        """Recount the (dataflow, provider) pairs this write touched: its own, and those of series
+        created by other providers that it changed."""
+        s = series.c
+        pairs = {(flow, self.provider) for flow in self.flows}
+        for batch in _batches(sorted(self.touched), CHUNK_SERIES):
+            pairs.update((flow, provider) for flow, provider in self.conn.execute(
+                select(s.flow, s.provider).distinct().where(one_of(self.conn, s.series_id, batch),
+                                                            s.provider != self.provider)))
+        for flow, provider in sorted(pairs):
+            totals = self.conn.execute(select(
+                func.count().filter(s.obs_count > 0), func.coalesce(func.sum(s.obs_count), 0),
+                func.min(s.period_first), func.max(s.period_last), func.max(s.updated_at)
+            ).where(s.flow == flow, s.provider == provider)).one()
+            self.conn.execute(delete(flow_summary).where(flow_summary.c.flow == flow,
+                                                         flow_summary.c.provider == provider))
+            self.conn.execute(insert(flow_summary).values(
+                flow=flow, provider=provider, series_count=totals[0], obs_count=totals[1],
+                period_first=totals[2], period_last=totals[3], updated_at=totals[4]))
 
     # -- Merge and Replace ------------------------------------------------------------
 
