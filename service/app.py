@@ -12,7 +12,7 @@ from .settings import Settings
 
 def create_app(settings: Settings | None = None, *, store=None, catalog=None) -> Flask:
     """A configured app. ``store``/``catalog`` may be given (tests, the demo loader) or are opened here."""
-    from .api import data, http, structure, submit
+    from .api import availability, data, http, structure, submit
     from .store import open_store
 
     settings = settings or Settings.from_env()
@@ -32,6 +32,7 @@ def create_app(settings: Settings | None = None, *, store=None, catalog=None) ->
     app.register_blueprint(structure.blueprint)
     app.register_blueprint(data.blueprint)
     app.register_blueprint(submit.blueprint)
+    app.register_blueprint(availability.blueprint)
 
     @app.get("/health")
     def health():
