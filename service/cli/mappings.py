@@ -18,21 +18,11 @@ from pathlib import Path
 import click
 
 from ..catalog import PROJECT_ROOT, Catalog, load_catalog
-from ..formats.context import WriteContext
 from ..formats.sdmx_csv import write_sdmx_csv, write_sdmx_csv_1
 from ..formats.sdmx_ml_data import write_structure_specific
-from ..mappings import (
-    Context,
-    MappingFileError,
-    MappingSpec,
-    SourceError,
-    check_mapping,
-    convert as convert_table,
-    load_mapping,
-    open_source,
-)
+from ..conversion import Prepared
+from ..mappings import MappingFileError, SourceError, load_mapping, open_source
 from ..model.report import Report
-from ..model.validate import validate_series
 from .output import print_report, report_option
 
 WRITERS = {"sdmx-csv": write_sdmx_csv, "sdmx-csv-1": write_sdmx_csv_1, "sdmx-ml": write_structure_specific}
@@ -41,28 +31,6 @@ USAGE_SOURCE_ERRORS = {"missing-file", "unknown-format", "unknown-sheet"}
 
 root_option = click.option("--root", type=click.Path(file_okay=False, path_type=Path), default=PROJECT_ROOT,
                            help="Folder holding dsd/, codelists/ and mappings/ (default: this checkout).")
-
-
-class Prepared:
-    """A mapping with the structures it needs, or the report saying why not."""
-
-    def __init__(self, spec: MappingSpec, catalog: Catalog, report: Report):
-        self.spec = spec
-        self.flow = catalog.dataflow(spec.dataflow)
-        self.structure = catalog.structure_of(self.flow) if self.flow is not None else None
-        if self.structure is None:
-            report.error("unknown-dataflow", f"dataflow {spec.dataflow!r} (or its structure) is not in the catalog",
-                         file=str(spec.path), object_id="dataflow", row=spec.lines(["dataflow"]))
-            return
-        self.codelists = {ref: cl for ref in self.structure.codelist_refs() if (cl := catalog.codelist(ref))}
-        self.constraint = catalog.constraint_of(self.flow)
-        self.context = Context(self.structure, self.codelists)
-        check_mapping(spec, self.context, self.constraint, report)
-
-    def series(self, source, report: Report, progress=None):
-        """Converted and validated series of one source (problems in ``report``)."""
-        converted = convert_table(self.spec, source, self.context, report, progress)
-        return validate_series(converted, self.structure, self.codelists, self.constraint, report)
 
 
 def _progress():
@@ -134,8 +102,7 @@ def convert(mapping_path: Path, source_path: Path, output: Path | None, fmt: str
         print_report(report, report_format, report_stream)
         sys.exit(2 if exc.code in USAGE_SOURCE_ERRORS else 1)
 
-    ctx = WriteContext(structure=prepared.structure, dataflow=prepared.flow,
-                       codelists={ref.id: cl for ref, cl in prepared.codelists.items()})
+    ctx = prepared.write_context()
     target_dir = output.resolve().parent if output is not None else None
     handle = tempfile.NamedTemporaryFile("wb", delete=False, dir=target_dir,
                                          prefix=f".{output.name}." if output else "migstat-", suffix=".part")
