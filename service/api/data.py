@@ -7,18 +7,19 @@ through the writer to the socket.
 
 from __future__ import annotations
 
-from itertools import chain
 from typing import Iterable, Iterator
 
 from flask import Blueprint, request
 
-from ..errors import NoResults, NotFound, NotImplementedYet, ResponseTooLarge, SyntaxProblem
+from ..auth import viewer_from_request
+from ..errors import NotFound, ResponseTooLarge, SyntaxProblem
 from ..formats import DATA_FORMATS, DEFAULT_DATA_FORMAT, MediaFormat
 from ..formats.context import ALL_DIMENSIONS, TIME_PERIOD, WriteContext
 from ..model.data import Observation, Series
 from ..model.query import DataQuery
 from ..model.structure import DataStructure, Dataflow
 from . import catalog, settings, store
+from .changes import answer_rows, check_query
 from .http import choose_format, etag_for, languages, not_modified, respond
 from .params import (
     check_known,
@@ -68,6 +69,7 @@ def build_query(flow: Dataflow, dsd: DataStructure, key: str | None, providers: 
         detail=parse_detail(args.get("detail")),
         as_of=parse_instant("asOf", args["asOf"]) if args.get("asOf") else None,
         include_history=args.get("includeHistory", "false").lower() == "true",
+        viewer=viewer_from_request(),
     )
 
 
@@ -133,15 +135,16 @@ def data(flow_ref: str, key: str | None = None, providers: str | None = None):
     query = build_query(flow, dsd, key, providers)
     fmt, media_params = choose_format(DATA_FORMATS, DEFAULT_DATA_FORMAT)
     at_obs = dimension_at_observation(dsd, fmt)
-    if query.include_history and not getattr(store(), "supports_history", False):
-        raise NotImplementedYet("includeHistory is not implemented yet")
+    check_query(query, fmt, store())
     langs = languages()
 
     last_modified = store().last_modified(str(flow.ref))
     etag = etag_for(last_modified, request.full_path, fmt.content_type, ",".join(langs or ("*",)),
-                    request.headers.get("Accept-Encoding", ""))
+                    request.headers.get("Accept-Encoding", ""), query.viewer or "")
+    # What a provider sees of its own embargoed data is for it alone.
+    private = {"Cache-Control": "private"} if query.viewer else {}
     if not_modified(etag, last_modified):
-        return respond(b"", fmt, status=304, last_modified=last_modified, etag=etag)
+        return respond(b"", fmt, status=304, last_modified=last_modified, etag=etag, headers=private)
 
     limit = settings().max_response_observations
     if query.detail not in ("serieskeysonly", "nodata"):
@@ -150,19 +153,9 @@ def data(flow_ref: str, key: str | None = None, providers: str | None = None):
             raise ResponseTooLarge(f"the query matches {total:,} observations; the limit is {limit:,}. Narrow it by "
                                    "key, startPeriod/endPeriod or lastNObservations, or page with a Range header")
 
-    cursor = store().query(query).__enter__()
-    try:
-        series_iter = iter(cursor)
-        first = next(series_iter, None)
-    except BaseException:
-        cursor.close()
-        raise
-    if first is None:
-        cursor.close()
-        raise NoResults(f"no data for {request.path} with the given parameters")
-    rows: Iterable[Series] = chain([first], series_iter)
-    if at_obs not in (TIME_PERIOD, ALL_DIMENSIONS):
-        rows = regroup(rows, dsd, at_obs)
+    pivot = at_obs not in (TIME_PERIOD, ALL_DIMENSIONS)
+    rows, close = answer_rows(store(), query, limit, (lambda found: regroup(found, dsd, at_obs)) if pivot
+                              else (lambda found: found))
     ctx = WriteContext(
         structure=dsd, dataflow=flow, codelists=_codelists_by_id(dsd), dimension_at_observation=at_obs,
         detail=query.detail, languages=langs or ("en",),
@@ -176,7 +169,7 @@ def data(flow_ref: str, key: str | None = None, providers: str | None = None):
     try:
         body = fmt.writer(rows, ctx)
     except ValueError as exc:
-        cursor.close()
+        close()
         raise SyntaxProblem(str(exc)) from None
-    return respond(body, fmt, last_modified=last_modified, etag=etag, on_close=cursor.close,
+    return respond(body, fmt, last_modified=last_modified, etag=etag, on_close=close, headers=private,
                    filename=f"{flow.ref.id}.csv" if request.args.get("format") == "csvfile" else None)

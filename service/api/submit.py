@@ -153,8 +153,8 @@ def _delete_keys(flow, key: str, answer: MediaFormat):
                             "resource with the message")
     dims = catalog().structure_of(flow).dimension_ids
     rows = key_rows(key, dims)
-    lines = ["STRUCTURE,STRUCTURE_ID,ACTION," + ",".join(dims)]
-    lines += [f"dataflow,{flow.ref},D," + ",".join(codes) for codes in rows]
+    lines = ["STRUCTURE,STRUCTURE_ID,ACTION," + ",".join(dims) + ",TIME_PERIOD"]
+    lines += [f"dataflow,{flow.ref},D," + ",".join(codes) + "," for codes in rows]
     body = ("\n".join(lines) + "\n").encode()
     result = submit(catalog(), store(), body, CSV_20, provider=provider, dataflow=str(flow.ref))
     return accepted(result, answer, None)
