@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import click
 
-from . import mappings, serve, structures
+from . import mappings, push, serve, structures, tokens
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -17,5 +17,5 @@ def main() -> None:
     """migstat: harmonised migration statistics over SDMX."""
 
 
-for _module in (structures, mappings, serve):
+for _module in (structures, mappings, serve, tokens, push):
     _module.register(main)
