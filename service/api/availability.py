@@ -31,7 +31,6 @@ from ..model.structure import (
     ConstraintAttachment,
     ContentConstraint,
     CubeRegion,
-    DataProviderScheme,
     DataStructure,
     Dataflow,
     Maintainable,
