@@ -12,7 +12,7 @@ from typing import Iterable, Iterator
 from flask import Blueprint, request
 
 from ..auth import viewer_from_request
-from ..errors import NotFound, ResponseTooLarge, SyntaxProblem
+from ..errors import NotFound, SyntaxProblem
 from ..formats import DATA_FORMATS, DEFAULT_DATA_FORMAT, MediaFormat
 from ..formats.context import ALL_DIMENSIONS, TIME_PERIOD, WriteContext
 from ..model.data import Observation, Series
@@ -21,6 +21,7 @@ from ..model.structure import DataStructure, Dataflow
 from . import catalog, settings, store
 from .changes import answer_rows, check_query
 from .http import choose_format, etag_for, languages, not_modified, respond
+from .paging import check_page, cut, requested_page
 from .params import (
     check_known,
     parse_count,
@@ -140,22 +141,30 @@ def data(flow_ref: str, key: str | None = None, providers: str | None = None):
 
     last_modified = store().last_modified(str(flow.ref))
     etag = etag_for(last_modified, request.full_path, fmt.content_type, ",".join(langs or ("*",)),
-                    request.headers.get("Accept-Encoding", ""), query.viewer or "")
+                    request.headers.get("Accept-Encoding", ""), query.viewer or "",
+                    request.headers.get("Range", ""), request.headers.get("X-Range", ""))
     # What a provider sees of its own embargoed data is for it alone.
     private = {"Cache-Control": "private"} if query.viewer else {}
     if not_modified(etag, last_modified):
         return respond(b"", fmt, status=304, last_modified=last_modified, etag=etag, headers=private)
 
     limit = settings().max_response_observations
+    # A page (Range / X-Range: values=a-b) of observations; ignored, as HTTP allows, where it has no meaning.
+    page = requested_page(request.headers)
+    if query.detail in ("serieskeysonly", "nodata") or query.updated_after or query.include_history:
+        page = None
+    total = None
     if query.detail not in ("serieskeysonly", "nodata"):
         total = store().count(query)
-        if total > limit:
-            raise ResponseTooLarge(f"the query matches {total:,} observations; the limit is {limit:,}. Narrow it by "
-                                   "key, startPeriod/endPeriod or lastNObservations, or page with a Range header")
+        check_page(page, total, limit)
 
     pivot = at_obs not in (TIME_PERIOD, ALL_DIMENSIONS)
-    rows, close = answer_rows(store(), query, limit, (lambda found: regroup(found, dsd, at_obs)) if pivot
-                              else (lambda found: found))
+
+    def shaped(found):
+        found = cut(found, page) if page is not None else found
+        return regroup(found, dsd, at_obs) if pivot else found
+
+    rows, close = answer_rows(store(), query, limit, shaped)
     ctx = WriteContext(
         structure=dsd, dataflow=flow, codelists=_codelists_by_id(dsd), dimension_at_observation=at_obs,
         detail=query.detail, languages=langs or ("en",),
@@ -171,5 +180,9 @@ def data(flow_ref: str, key: str | None = None, providers: str | None = None):
     except ValueError as exc:
         close()
         raise SyntaxProblem(str(exc)) from None
-    return respond(body, fmt, last_modified=last_modified, etag=etag, on_close=close, headers=private,
-                   filename=f"{flow.ref.id}.csv" if request.args.get("format") == "csvfile" else None)
+    headers = dict(private)
+    if page is not None:
+        headers["Content-Range"] = page.content_range(total)
+    return respond(body, fmt, status=206 if page is not None else 200, last_modified=last_modified, etag=etag,
+                   on_close=close, headers=headers,
+                   filename=f"{flow.ref.id}.csv" if request.args.get("format", "").startswith("csvfile") else None)

@@ -23,7 +23,7 @@ from .params import parse_instant
 
 log = logging.getLogger("migstat.api")
 
-VARY = "Accept, Accept-Encoding, Accept-Language, Authorization, Origin"
+VARY = "Accept, Accept-Encoding, Accept-Language, Authorization, Origin, X-Range"
 EXPOSED = "Content-Range, Content-Type, ETag, Last-Modified, Location, Vary"
 
 
@@ -215,7 +215,7 @@ def install(app: Flask) -> None:
             response.headers["Access-Control-Expose-Headers"] = EXPOSED
             response.headers["Access-Control-Allow-Headers"] = (
                 "Accept, Accept-Language, Accept-Encoding, Authorization, Content-Type, If-None-Match, "
-                "If-Modified-Since, Range, X-Range")
+                "If-Modified-Since, Range, X-Range, X-Release")
             response.headers["Access-Control-Allow-Methods"] = "GET, HEAD, POST, PUT, DELETE, OPTIONS"
         response.headers["Vary"] = VARY
         return response

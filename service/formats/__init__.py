@@ -9,6 +9,8 @@ artefacts and return bytes.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from .context import WriteContext
 from .errors import ErrorEntry, write_error_json, write_error_ml
 from .negotiate import MediaFormat, by_format_name, negotiate
@@ -60,8 +62,18 @@ CSV_10 = MediaFormat("sdmx-csv-1", "application/vnd.sdmx.data+csv", "1.0.0", "da
 CSV_20 = MediaFormat("sdmx-csv-2", "application/vnd.sdmx.data+csv", "2.0.0", "data", write_sdmx_csv,
                      ("text/csv", "application/csv"), ("csvdata", "csv", "csvfile"), ".csv")
 
+
+
+def _csv_with_labels(series, ctx: WriteContext):
+    return write_sdmx_csv_1(series, replace(ctx, labels="both"))
+
+
+#: ``format=csvfilewithlabels`` (.Stat Suite): SDMX-CSV 1.0 with "code: name" cells; never chosen by Accept.
+CSV_10_LABELS = MediaFormat("sdmx-csv-1-labels", "application/vnd.sdmx.data+csv", "1.0.0", "data", _csv_with_labels,
+                            (), ("csvfilewithlabels",), ".csv")
+
 #: SDMX-REST 1.5.0 data: the newest version of a type first; generic SDMX-ML 2.1 is the default.
-DATA_FORMATS = (GENERIC_21, GENERIC_TS_21, SS_21, SS_TS_21, ML_30, JSON_20, JSON_10, CSV_10, CSV_20)
+DATA_FORMATS = (GENERIC_21, GENERIC_TS_21, SS_21, SS_TS_21, ML_30, JSON_20, JSON_10, CSV_10, CSV_20, CSV_10_LABELS)
 DEFAULT_DATA_FORMAT = GENERIC_21
 #: SDMX-REST 2.x data: SDMX-JSON 2.0 by default, SDMX-ML 3.0 and SDMX-CSV 2.0 on request.
 DATA_FORMATS_V2 = (JSON_20, ML_30, CSV_20, JSON_10, CSV_10, SS_21, GENERIC_21)
