@@ -201,7 +201,7 @@ def test_csv_values(lookup, catalog, dsd):
     (dataset,) = read_data(body, CSV2, lookup)
     observations = dataset.series[0].observations
     assert [o.value for o in observations] == [None, None, 1000.0, "abc", "12,5", -3.0, 4.0, 1.0]
-    assert [o.attributes.get("COMMENT_OBS") for o in observations][5:] == ["'=cmd|' /C calc'!A0", None, "@SUM(1+1)"]
+    assert [o.attributes.get("COMMENT_OBS") for o in observations][5:] == ["=cmd|' /C calc'!A0", None, "@SUM(1+1)"]
     # A value that is not a number reaches validation, which names its row and text.
     codelists = {cl.ref: cl for cl in catalog.codelists}
     report = check_series(dataset.series, dsd, codelists)

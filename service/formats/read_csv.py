@@ -7,7 +7,8 @@ twice. Columns are matched by component id (a ``labels=both`` header or cell
 ``ID: Name`` gives its id); a dimension without a column, a column that is
 no component of the structure, and multi-valued (``X[]``) columns are
 ReadErrors. SERIES_KEY, OBS_KEY, STRUCTURE_NAME and ``labels=name`` columns
-(``ID name``) are ignored.
+(``ID name``) are ignored. A text attribute value the SDMX-CSV writer kept
+from spreadsheets by a leading ``'`` gets its text back (``formula_restored``).
 
 Rows become datasets, series and observations:
 
@@ -50,6 +51,7 @@ from .reading import (
     row_origin,
     strip_label,
 )
+from .sdmx_csv import formula_restored
 
 #: The largest field accepted (csv.field_size_limit is process-wide; this is its value here).
 FIELD_LIMIT = 1 << 20
@@ -170,7 +172,7 @@ class _Layout:
         self.cache: dict[tuple[str, ...], object] = {}
 
     def attributes(self, specs: list, cells: tuple[str, ...]) -> MappingProxyType | dict:
-        values = {aid: (strip_label(text) if coded else text)
+        values = {aid: (strip_label(text) if coded else formula_restored(text))
                   for (aid, _, coded), text in zip(specs, cells) if text}
         return MappingProxyType(values) if values else EMPTY
 

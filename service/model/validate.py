@@ -15,6 +15,10 @@ byte is written or stored. Rules, each with its slug:
 ``missing-attribute``        a mandatory attribute absent
 ``unknown-attribute``        an attribute the structure does not define (or at another level)
 ``duplicate-observation``    the same series key and time period twice
+``bad-text``                 a text attribute longer than its maxLength (MAX_TEXT_LENGTH when the DSD sets
+                             none), or holding a character XML 1.0 cannot carry (a control character other
+                             than tab and line breaks, U+FFFE, U+FFFF): every value accepted can be served
+                             as it was sent in every format
 
 Checks are cached per distinct key, code and period, so a long stream costs
 little more than one dictionary lookup per observation.
@@ -23,6 +27,7 @@ little more than one dictionary lookup per observation.
 from __future__ import annotations
 
 import math
+import re
 from typing import Iterable, Iterator, Mapping
 
 from .data import Origin, Series
@@ -35,6 +40,11 @@ MISSING_STATUSES = frozenset({"O", "M", "L", "H", "Q", "K", "J", "S"})
 
 FREQ = "FREQ"
 OBS_STATUS = "OBS_STATUS"
+
+#: The longest text attribute value accepted when the DSD gives no maxLength (characters).
+MAX_TEXT_LENGTH = 65_536
+#: Characters an XML 1.0 document cannot contain (and surrogates, which no UTF-8 text holds).
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 class DataValidator:
@@ -77,6 +87,9 @@ class DataValidator:
         #: uncoded observation attributes: any text will do, so they are not checked value by value
         self.text_obs_attributes = frozenset(a.id for a in structure.attributes_at(OBSERVATION)
                                              if a.representation.codelist is None and self.allowed.get(a.id) is None)
+        #: the longest value of each text attribute
+        self.max_text = {a.id: a.representation.max_length or MAX_TEXT_LENGTH for a in structure.attributes
+                         if a.representation.codelist is None}
         self.series_count = 0
         self.observation_count = 0
 
@@ -111,7 +124,7 @@ class DataValidator:
                              attr_id)
         freq = key[self.freq_index] if self.freq_index is not None and len(key) == len(self.dimension_ids) else ""
         good_periods = self.good_periods.setdefault(freq, set())
-        good_attrs, text_attrs = self.good_obs_attrs, self.text_obs_attributes
+        good_attrs, text_attrs, max_text = self.good_obs_attrs, self.text_obs_attributes, self.max_text
         mandatory = self.mandatory_obs
         seen = self.seen.get(key)
         if seen is None:
@@ -139,6 +152,8 @@ class DataValidator:
                     if known is None or text not in known:
                         if self.check_attribute(attr_id, text, self.obs_attributes, "observation", obs.origin):
                             good_attrs.setdefault(attr_id, set()).add(text)
+                elif text.__class__ is not str or not text.isprintable() or len(text) > max_text[attr_id]:
+                    self.check_text(attr_id, text, obs.origin)
             if mandatory:
                 for attr_id in mandatory:
                     if not attrs.get(attr_id):
@@ -208,6 +223,26 @@ class DataValidator:
             return False
         if value and (self.codes.get(attr_id) is not None or self.allowed.get(attr_id) is not None):
             return self.check_code(attr_id, value, where)
+        if attr_id in self.max_text:
+            return self.check_text(attr_id, value, where)
+        return True
+
+    def check_text(self, attr_id: str, value: object, where: Origin | None) -> bool:
+        """A text attribute value: text, not too long, only characters every format can carry."""
+        if not isinstance(value, str):
+            self.problem("bad-value", f"{attr_id} value {value!r} is not text", where, attr_id, str(value)[:80])
+            return False
+        limit = self.max_text.get(attr_id, MAX_TEXT_LENGTH)
+        if len(value) > limit:
+            self.problem("bad-text", f"{attr_id} is {len(value):,} characters long, longer than {limit:,}", where,
+                         attr_id, value[:80] + "...")
+            return False
+        found = _NOT_XML.search(value)
+        if found is not None:
+            self.problem("bad-text", f"{attr_id} holds the character U+{ord(found.group()):04X} at position "
+                         f"{found.start() + 1}, which SDMX-ML cannot carry", where, attr_id,
+                         value[:80].encode("unicode_escape").decode("ascii"))
+            return False
         return True
 
     def problem(self, code: str, message: str, where: Origin | None, component: str | None,
