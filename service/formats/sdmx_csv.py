@@ -13,6 +13,13 @@ an updatedAfter answer) follow one another under one header, each row's
 ACTION saying which (2.0); a Delete row gives the key and period with
 OBS_VALUE and every attribute empty. SDMX-CSV has no column for the
 validity of a data set.
+
+Text attribute values are data sent by others: one that begins like a
+spreadsheet formula (``=``, ``+``, ``-``, ``@``, tab, carriage return) is
+written after a ``'``, so a spreadsheet opening the file shows it and runs
+nothing (``formula_safe``); ``read_csv`` takes the ``'`` away again
+(``formula_restored``), so a file written here reads back to the same text.
+Codes and numbers are written as they are.
 """
 
 from __future__ import annotations
@@ -43,6 +50,28 @@ def quote(text: str) -> str:
         return '"' + text.replace('"', '""') + '"'
     if "," in text or "\n" in text or "\r" in text:
         return '"' + text + '"'
+    return text
+
+
+#: First characters that make a spreadsheet take a cell for a formula.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def formula_safe(text: str) -> str:
+    """Text a spreadsheet will not run: a ``'`` before text that begins like a formula.
+
+    Text that already begins with ``'`` characters before such a character gets
+    one more, so that ``formula_restored`` gives back exactly the text given.
+    """
+    if text and (text[0] in FORMULA_START or (text[0] == "'" and text.lstrip("'")[:1] in FORMULA_START)):
+        return "'" + text
+    return text
+
+
+def formula_restored(text: str) -> str:
+    """The text ``formula_safe`` was given."""
+    if text[:1] == "'" and text.lstrip("'")[:1] in FORMULA_START:
+        return text[1:]
     return text
 
 
@@ -82,7 +111,7 @@ class _Cells:
 
     def __call__(self, comp_id: str, value: str, coded: bool) -> str:
         if not coded:
-            return quote(value)
+            return quote(formula_safe(value))
         hit = self.cache.get((comp_id, value))
         if hit is None:
             if self.mode == "both" and value:
@@ -182,7 +211,7 @@ def _write_part(series: Iterable[Series], ctx: WriteContext, version: int, *, wi
                     continue
                 cache = coded_caches[i]
                 if cache is None:
-                    row[i] = quote(given)
+                    row[i] = quote(formula_safe(given))
                 else:
                     cell = cache.get(given)
                     if cell is None:
