@@ -12,7 +12,7 @@ from .settings import Settings
 
 def create_app(settings: Settings | None = None, *, store=None, catalog=None) -> Flask:
     """A configured app. ``store``/``catalog`` may be given (tests, the demo loader) or are opened here."""
-    from .api import availability, data, http, structure, submit, v2, v2_structure
+    from .api import availability, data, http, schema, structure, submit, v2, v2_structure
     from .store import open_store
 
     settings = settings or Settings.from_env()
@@ -35,6 +35,7 @@ def create_app(settings: Settings | None = None, *, store=None, catalog=None) ->
     app.register_blueprint(availability.blueprint)
     app.register_blueprint(v2.blueprint)
     app.register_blueprint(v2_structure.blueprint)
+    app.register_blueprint(schema.blueprint)
 
     @app.get("/health")
     def health():

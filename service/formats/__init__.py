@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from .context import WriteContext
+from .data_xsd import write_data_xsd
 from .errors import ErrorEntry, write_error_json, write_error_ml
 from .negotiate import MediaFormat, by_format_name, negotiate
 from .sdmx_csv import write_sdmx_csv, write_sdmx_csv_1
@@ -23,7 +24,8 @@ from .structure_json import write_structure_json
 from .structure_ml import write_structure_message
 
 __all__ = ["DATA_FORMATS", "ERROR_JSON_10", "ERROR_JSON_20", "ERROR_ML", "DATA_FORMATS_V2", "DEFAULT_DATA_FORMAT", "DEFAULT_DATA_FORMAT_V2", "ERROR_FORMATS",
-           "STRUCTURE_FORMATS", "STRUCTURE_FORMATS_V2", "DEFAULT_STRUCTURE_FORMAT", "DEFAULT_STRUCTURE_FORMAT_V2",
+           "STRUCTURE_FORMATS", "STRUCTURE_FORMATS_V2", "SCHEMA_FORMATS", "SCHEMA_FORMATS_V2",
+           "DEFAULT_SCHEMA_FORMAT", "DEFAULT_STRUCTURE_FORMAT", "DEFAULT_STRUCTURE_FORMAT_V2",
            "MediaFormat", "WriteContext", "by_format_name", "negotiate", "render_error"]
 
 XML_ALIASES = ("application/xml", "text/xml")
@@ -91,6 +93,14 @@ STRUCTURE_FORMATS = (STRUCTURE_ML_21, STRUCTURE_JSON_20, STRUCTURE_JSON_10)
 DEFAULT_STRUCTURE_FORMAT = STRUCTURE_ML_21
 STRUCTURE_FORMATS_V2 = (STRUCTURE_JSON_20, STRUCTURE_ML_21, STRUCTURE_JSON_10)
 DEFAULT_STRUCTURE_FORMAT_V2 = STRUCTURE_JSON_20
+
+#: Schema queries: the XSD of structure-specific data (SDMX-ML 2.1) by default, or the structures for
+#: communication (the DSD with codelists cut to the codes the context allows).
+SCHEMA_XSD_21 = MediaFormat("sdmx-schema-xsd", "application/vnd.sdmx.schema+xml", "2.1", "schema", write_data_xsd,
+                            XML_ALIASES, ("xsd", "schema"), ".xsd")
+SCHEMA_FORMATS = (SCHEMA_XSD_21, STRUCTURE_ML_21, STRUCTURE_JSON_20, STRUCTURE_JSON_10)
+DEFAULT_SCHEMA_FORMAT = SCHEMA_XSD_21
+SCHEMA_FORMATS_V2 = (SCHEMA_XSD_21, STRUCTURE_JSON_20, STRUCTURE_ML_21, STRUCTURE_JSON_10)
 
 #: Error bodies: an SDMX-ML 2.1 Error message, or SDMX-JSON errors (1.0.0 for the 1.5.0 API, 2.0.0 for 2.x).
 ERROR_ML = MediaFormat("sdmx-ml-error", "application/xml", None, "error")
