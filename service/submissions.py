@@ -100,11 +100,16 @@ class _Checker:
                                   f"{one.key[area_index]} in {flow.ref.id}", object_id="REF_AREA",
                                   value=one.key[area_index], **(one.origin.as_where() if one.origin else {}))
                 continue
+            # Once anything is wrong nothing more goes to the store (the write will be rolled back);
+            # the rest is still checked so that the report is complete.
             if deleting:  # a deletion names series and periods; values and attributes may be absent
                 _check_deletion_key(validator, one)
-                yield one
+                if self.report.valid:
+                    yield one
             else:
-                yield from validator([one])
+                for checked in validator([one]):
+                    if self.report.valid:
+                        yield checked
 
 
 def submit(catalog: Catalog, store: Store, body: bytes, content_type: str | None, *, provider: str | None = None,
@@ -123,7 +128,8 @@ def submit(catalog: Catalog, store: Store, body: bytes, content_type: str | None
     """
     report = Report(limit=report_limit)
     kept_body, kept_type = as_received if as_received is not None else (body, content_type or "")
-    info = SubmissionInfo(content_type=kept_type, body=kept_body, release_at=release_at)
+    final: dict = {}  # the report of an accepted submission, filled when the data has all been checked
+    info = SubmissionInfo(content_type=kept_type, body=kept_body, release_at=release_at, report=final)
     try:
         datasets = iter(iter_data(body, content_type, catalog_lookup(catalog, dataflow)))
         if provider is None:
@@ -136,15 +142,18 @@ def submit(catalog: Catalog, store: Store, body: bytes, content_type: str | None
             yield from checker.datasets(datasets)
             if not report.valid:
                 raise _Invalid()
+            final.update(report_dict(report))
 
         summary = store.write(checked(), provider=provider, submission=info)
     except _Invalid:
-        _reject(store, provider, info, report)
+        refused = report_dict(report)
+        rejected_id = _reject(store, provider, info, report)
+        if rejected_id is not None:
+            refused["submission"] = rejected_id  # the audit record: GET /submissions/{id}
         if checker.forbidden and checker.forbidden == report.error_count:
             raise Forbidden(f"{report.error_count} series are outside what {provider} may write; nothing was written",
-                            report=report.to_dict()) from None
-        raise Rejected(f"the data has {report.error_count} error(s); nothing was written",
-                       report=report.to_dict()) from None
+                            report=refused) from None
+        raise Rejected(f"the data has {report.error_count} error(s); nothing was written", report=refused) from None
     except ReadError as exc:
         if provider is not None:
             report.add(exc.problem())
@@ -165,6 +174,16 @@ def submit(catalog: Catalog, store: Store, body: bytes, content_type: str | None
             _reject(store, provider, info, report)
         raise
     return SubmissionResult(summary, report, provider)
+
+
+def report_dict(report: Report) -> dict:
+    """The report as the API and the audit trail give it: in a data message the column of a
+    problem found on a row is the component it concerns (SDMX-CSV names columns by component)."""
+    data = report.to_dict()
+    for problem in data["problems"]:
+        if problem.get("row") is not None and not problem.get("column") and problem.get("object_id"):
+            problem["column"] = problem["object_id"]
+    return data
 
 
 def _check_deletion_key(validator: DataValidator, one: Series) -> None:
@@ -196,10 +215,11 @@ def _infer(catalog: Catalog, datasets: Iterator[DataSet]) -> tuple[Iterator[Data
     return itertools.chain([rebuilt], datasets), provider
 
 
-def _reject(store: Store, provider: str | None, info: SubmissionInfo, report: Report) -> None:
+def _reject(store: Store, provider: str | None, info: SubmissionInfo, report: Report) -> int | None:
+    """Record a refused submission; its id, or None when there is no provider or the store failed."""
     if provider is None:
-        return
+        return None
     try:
-        store.record_rejected(provider=provider, submission=info, report=report.to_dict())
+        return store.record_rejected(provider=provider, submission=info, report=report_dict(report))
     except StoreError:
-        pass  # the refusal itself stands; the audit row is best effort when the store is failing
+        return None  # the refusal itself stands; the audit row is best effort when the store is failing

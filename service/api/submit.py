@@ -110,15 +110,15 @@ def upload(country: str, mapping: str):
     _check_encoding()
     body = read_body()
     with tempfile.TemporaryDirectory(prefix="migstat-upload-") as folder:
-        table = Path(folder) / f"{country}_{mapping}{suffix}"
+        table = Path(folder) / f"upload{suffix}"
         table.write_bytes(body)
         converted, report = convert_to_csv(catalog(), mapping_file, table)
     if converted is None:
         problems = report.to_dict()
         for problem in problems["problems"]:
-            if problem.get("file") == str(table):
-                problem["file"] = f"upload{suffix}"
-        store().record_rejected(provider=provider, report=problems, submission=SubmissionInfo(
+            if problem.get("file") == str(table):  # the temporary folder is nobody's business
+                problem["file"] = table.name
+        problems["submission"] = store().record_rejected(provider=provider, report=problems, submission=SubmissionInfo(
             content_type=content_type, body=body, release_at=release_at))
         raise Rejected(f"the table does not convert with mappings/{country}/{mapping}.yaml: "
                        f"{report.error_count} error(s); nothing was written", report=problems)

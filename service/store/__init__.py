@@ -101,6 +101,8 @@ class Store:
         StoreError for anything else the database refused; either way nothing
         is written. An exception raised while iterating ``datasets`` (a parser
         failing mid-file) rolls back the same way and propagates unchanged.
+        ``submission.report`` is stored again with the summary, so a report
+        completed while the datasets streamed is kept whole.
         """
         clock = to_micros(submission.received_at) if submission.received_at else _clock()
         with write_transaction(self.engine) as conn:
@@ -110,7 +112,7 @@ class Store:
             summaries = tuple(writer.write(dataset) for dataset in datasets)
             writer.finish()
             summary = WriteSummary(submission_id, from_micros(now), summaries)
-            set_summary(conn, submission_id, summary)
+            set_summary(conn, submission_id, summary, submission.report)
         if summary.added + summary.replaced + summary.deleted >= ANALYZE_AFTER:
             refresh_statistics(self.engine, ("observation", "observation_history", "series", "series_code"))
         return summary

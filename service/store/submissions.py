@@ -108,9 +108,13 @@ def insert_submission(conn: Connection, provider: str, info: SubmissionInfo, sta
     return conn.execute(insert(submission).returning(submission.c.submission_id), row).scalar_one()
 
 
-def set_summary(conn: Connection, submission_id: int, summary: WriteSummary) -> None:
-    conn.execute(update(submission).where(submission.c.submission_id == submission_id)
-                 .values(summary=_json(summary.as_dict())))
+def set_summary(conn: Connection, submission_id: int, summary: WriteSummary,
+                report: Mapping[str, Any] | None = None) -> None:
+    """The summary (and the report, when it was only complete at the end of the write)."""
+    values = {"summary": _json(summary.as_dict())}
+    if report:
+        values["report"] = _json(report)
+    conn.execute(update(submission).where(submission.c.submission_id == submission_id).values(**values))
 
 
 def next_instant(conn: Connection, clock: int) -> int:
