@@ -185,6 +185,44 @@ def referenced_artefacts(flow: Dataflow, dsd: DataStructure, constraint: Content
     return out
 
 
+# -- Actual constraints in structure answers ---------------------------------------------
+
+#: references values with which a dataflow query also answers the dataflow's Actual constraint
+#: (the constraint refers to the dataflow, so it is among its parents).
+ACTUAL_WITH = ("all", "parents", "parentsandsiblings", "contentconstraint", "actualconstraint", "dataconstraint")
+
+
+def with_actual_constraints(resource: str, references: str, detail: str, artefacts: list[Maintainable],
+                            stubs: set) -> tuple[list[Maintainable], datetime | None]:
+    """A dataflow structure answer with the Actual constraint of each dataflow holding data (the
+    .Stat Data Explorer reads obs_count and the time range there), and, with
+    ``detail=referencepartial``, the codelists of the dimensions cut to the codes with data and
+    their ancestors. Returns the artefacts and when the data last changed (for the ETag)."""
+    if resource != "dataflow" or references not in ACTUAL_WITH:
+        return artefacts, None
+    flows = [a for a in artefacts if isinstance(a, Dataflow) and a.urn not in stubs]
+    changed = store().last_modified()
+    constraints: list[ContentConstraint] = []
+    codes: dict[MaintainableRef, set[str]] = {}
+    for flow in flows:
+        dsd = catalog().structure_of(flow)
+        if dsd is None:
+            continue
+        found = store().available(DataQuery(flow=str(flow.ref)), dsd.dimension_ids)
+        if found.obs_count:
+            constraint = actual_constraint(flow, dsd, found)
+            constraints.append(constraint)
+            for ref, used in used_codes(dsd, constraint).items():
+                codes.setdefault(ref, set()).update(used)
+    out = list(artefacts)
+    if detail == "referencepartial":
+        for position, art in enumerate(out):
+            if isinstance(art, Codelist) and art.ref in codes:
+                full = catalog().codelist(art.ref)
+                out[position] = partial_codelist(full or art, codes[art.ref])
+    return out + constraints, changed
+
+
 # -- the answer -------------------------------------------------------------------------
 
 def available(query: DataQuery, dsd: DataStructure, mode: str) -> Availability:

@@ -13,6 +13,7 @@ from ..errors import NoResults, NotFound, NotImplementedYet, SyntaxProblem
 from ..formats import DEFAULT_STRUCTURE_FORMAT, STRUCTURE_FORMATS
 from ..model.structure import Maintainable
 from . import catalog
+from .availability import with_actual_constraints
 from .http import choose_format, etag_for, languages, not_modified, respond
 from .params import check_known
 
@@ -68,12 +69,15 @@ def structure(resource: str, agency: str = "all", resource_id: str = "all", vers
     detail = request.args.get("detail", "full")
     references = request.args.get("references", "none")
     artefacts, stubs = structure_artefacts(resource, agency, resource_id, version, item_id, detail, references)
+    # Dataflows with their parents also carry their Actual constraint, computed from the data.
+    artefacts, data_changed = with_actual_constraints(resource, references, detail, artefacts, stubs)
     fmt, _ = choose_format(STRUCTURE_FORMATS, DEFAULT_STRUCTURE_FORMAT)
     langs = languages()
-    etag = etag_for(None, catalog().fingerprint, request.full_path, fmt.content_type, ",".join(langs or ("*",)))
-    if not_modified(etag, None):
-        return respond(b"", fmt, status=304, etag=etag)
+    etag = etag_for(data_changed, catalog().fingerprint, request.full_path, fmt.content_type,
+                    ",".join(langs or ("*",)))
+    if not_modified(etag, data_changed):
+        return respond(b"", fmt, status=304, etag=etag, last_modified=data_changed)
     body = fmt.writer(artefacts, languages=langs, detail="full" if detail == "referencepartial" else detail,
                       stubs=stubs)
-    return respond(body, fmt, etag=etag)
+    return respond(body, fmt, etag=etag, last_modified=data_changed)
 

@@ -106,14 +106,21 @@ def structure_v2(kind: str = "*", agency: str = "*", resource_id: str = "*", ver
             if all(art.urn != seen.urn or art.kind != seen.kind for seen in artefacts):
                 artefacts.append(art)
         stubs |= stub_urns
+    data_changed = None
+    for value in values:
+        artefacts, changed = avail.with_actual_constraints(resource, value, detail, artefacts, stubs)
+        if changed is not None:
+            data_changed = changed
+            break
     fmt, _ = choose_format(STRUCTURE_FORMATS_V2, DEFAULT_STRUCTURE_FORMAT_V2)
     langs = languages()
-    etag = etag_for(None, catalog().fingerprint, request.full_path, fmt.content_type, ",".join(langs or ("*",)))
-    if not_modified(etag, None):
-        return respond(b"", fmt, status=304, etag=etag)
+    etag = etag_for(data_changed, catalog().fingerprint, request.full_path, fmt.content_type,
+                    ",".join(langs or ("*",)))
+    if not_modified(etag, data_changed):
+        return respond(b"", fmt, status=304, etag=etag, last_modified=data_changed)
     body = fmt.writer(artefacts, languages=langs, detail="full" if detail == "referencepartial" else detail,
                       stubs=stubs)
-    return respond(body, fmt, etag=etag)
+    return respond(body, fmt, etag=etag, last_modified=data_changed)
 
 
 # -- availability --------------------------------------------------------------------------------

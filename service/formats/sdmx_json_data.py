@@ -71,6 +71,8 @@ VALUES_BATCH = 1000
 ROLES = {"FREQ", "REF_AREA", "TIME_PERIOD", "UNIT_MEASURE", "UNIT_MULT", "DECIMALS", "OBS_STATUS",
          "CONF_STATUS", "TIME_PER_COLLECT", "COMMENT_OBS", "COMMENT_TS"}
 _ID = re.compile(r"^[A-Za-z0-9_@$-]+$")
+#: Code annotations copied into SDMX-JSON 1.0 data messages for display (the .Stat Data Explorer's).
+DISPLAY_ANNOTATIONS = ("ORDER", "NOT_DISPLAYED", "DEFAULT")
 
 
 class _Index:
@@ -146,11 +148,18 @@ class _Writer:
         for aid in (*self.series_attrs, *self.obs_attrs, *self.dataset_attrs):
             self.index[aid] = _Index(seeds.get(aid, ()))
         self.links = [{"rel": "dataflow", "urn": ctx.dataflow.urn}]
+        # 1.0: one flat list of annotations, referred to by index from the data set (the dataflow's
+        # display annotations, first) and from code values (ORDER, NOT_DISPLAYED...), as the .Stat
+        # Data Explorer reads them.
+        self.annotations: list[dict] = []
+        self.flow_annotations = [] if self.v2 else [self._annotation(a) for a in ctx.dataflow.annotations]
 
     # -- the stream ------------------------------------------------------
     def _opening(self, part: DataSetPart) -> bytes:
         dataset: dict = {"structure": 0} if self.v2 else {}
         dataset.update(action=dataset_action(part.action), links=self.links)
+        if self.flow_annotations:
+            dataset["annotations"] = self.flow_annotations
         if part.valid_from is not None:
             dataset["validFrom"] = instant_text(part.valid_from)
         if part.valid_to is not None:
@@ -336,7 +345,23 @@ class _Writer:
             "observation": [self._attribute(a) for a in self.obs_attrs]}
         if self.v2:
             structure["dataSets"] = [0]
+        if self.annotations:
+            structure["annotations"] = self.annotations
         return structure
+
+    def _annotation(self, annotation) -> int:
+        """The index of an annotation in ``structure.annotations``, added when first used."""
+        entry: dict = {"type": annotation.type}
+        if annotation.id:
+            entry["id"] = annotation.id
+        if annotation.title is not None:
+            entry["title"] = annotation.title
+        if annotation.text:
+            localised = self._localised(annotation.text, "")
+            if localised.get("names"):
+                entry["text"], entry["texts"] = localised["name"], localised["names"]
+        self.annotations.append(entry)
+        return len(self.annotations) - 1
 
     def _dimension(self, dim_id: str, position: int) -> dict | None:
         seen = self.index[dim_id].values
@@ -386,6 +411,10 @@ class _Writer:
             value = {"id": code, **self._localised(item.names if item else {}, code)}
             if code in order:
                 value["order"] = order[code]
+            if item is not None and item.annotations and not self.v2:
+                shown = [self._annotation(a) for a in item.annotations if a.type in DISPLAY_ANNOTATIONS]
+                if shown:
+                    value["annotations"] = shown
             if item is not None and item.parent and item.parent in present:
                 value["parent"] = item.parent
             values.append(value)
