@@ -137,8 +137,11 @@ def test_constraint_on_unknown_component(tree: Path):
 
 
 def test_bad_annotation(tree: Path):
-    edit(tree / "dsd" / "dataflows.yaml", lambda t: t.replace(
-        "  - id: DF_MIGR_STOCK\n", "  - id: DF_MIGR_STOCK\n    annotations: [{title: no type}]\n", 1))
+    def add_untyped(text: str) -> str:  # into DF_MIGR_STOCK's own list of display annotations
+        head, tail = text.split("  - id: DF_MIGR_STOCK\n", 1)
+        return head + "  - id: DF_MIGR_STOCK\n" + tail.replace(
+            "    annotations:\n", "    annotations:\n      - {title: no type}\n", 1)
+    edit(tree / "dsd" / "dataflows.yaml", add_untyped)
     code, report = run_check(tree)
     assert code == 1
     problem = next(p for p in report["problems"] if p["code"] == "bad-annotation")
