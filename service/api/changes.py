@@ -17,7 +17,8 @@ before the first byte.
   write's instant) with the versions that write made, preceded by a Delete
   data set (``validToDate`` = the same instant) for the observations it
   deleted. Replaying them in order rebuilds the data at any instant (data
-  maintenance draft, data.md: includeHistory). Series-level attributes are
+  maintenance draft, data.md: includeHistory). With ``updatedAfter`` too,
+  only the versions written and the deletions made since then. Series-level attributes are
   not part of the versions and are left out. The versions are gathered
   before the answer starts, at most the response limit of them; SDMX-CSV,
   which cannot say when a data set was valid, is refused (406), and so are
@@ -113,14 +114,16 @@ def history_datasets(store, query: DataQuery, limit: int) -> list[DataSetPart]:
     """The data sets of an includeHistory answer, in time order (deletions first at one instant)."""
     buckets: dict[tuple, list[tuple[tuple[str, ...], Observation]]] = {}
     count = 0
+    after = query.updated_after
     with store.versions(query) as versions:
         for version in versions:
             count += 1
             if count > limit:
                 raise ResponseTooLarge(f"the history of this query holds more than {limit:,} versions; narrow it by "
                                        "key, startPeriod/endPeriod or updatedAfter")
-            buckets.setdefault((version.valid_from, 1), []).append(
-                (version.series_key, Observation(version.time_period, version.value, version.attributes)))
+            if after is None or version.valid_from > after:  # with updatedAfter: what began since
+                buckets.setdefault((version.valid_from, 1), []).append(
+                    (version.series_key, Observation(version.time_period, version.value, version.attributes)))
             if version.ended_by == "D" and version.valid_to is not None:
                 buckets.setdefault((version.valid_to, 0), []).append(
                     (version.series_key, Observation(version.time_period, None, DELETED_ATTRIBUTES)))
