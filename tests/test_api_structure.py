@@ -212,7 +212,8 @@ PARENTS = {"ContentConstraint:CN_DF_MIGR_FLOW", *(f"ProvisionAgreement:{pa}" for
     ("descendants", DESCENDANTS),
     ("parents", PARENTS),
     ("parentsandsiblings", PARENTS | {"DataProviderScheme:DATA_PROVIDERS"}),
-    ("all", PARENTS | {"DataProviderScheme:DATA_PROVIDERS"} | DESCENDANTS),
+    # all: also the Actual constraint computed from the data (what the .Stat Data Explorer reads)
+    ("all", PARENTS | {"DataProviderScheme:DATA_PROVIDERS", "ContentConstraint:CR_A_DF_MIGR_FLOW"} | DESCENDANTS),
     ("codelist", {f"Codelist:{cl}" for cl in CODELISTS}),
     ("conceptscheme", {"ConceptScheme:CS_MIGR"}),
     ("datastructure", {"DataStructure:DSD_MIGR"}),

@@ -187,9 +187,9 @@ def referenced_artefacts(flow: Dataflow, dsd: DataStructure, constraint: Content
 
 # -- Actual constraints in structure answers ---------------------------------------------
 
-#: references values with which a dataflow query also answers the dataflow's Actual constraint
-#: (the constraint refers to the dataflow, so it is among its parents).
-ACTUAL_WITH = ("all", "parents", "parentsandsiblings", "contentconstraint", "actualconstraint", "dataconstraint")
+#: references values with which a dataflow query also answers the dataflow's Actual constraint,
+#: computed from the data: ``all``, as .Stat Suite's service gives it to its Data Explorer.
+ACTUAL_WITH = ("all",)
 
 
 def with_actual_constraints(resource: str, references: str, detail: str, artefacts: list[Maintainable],
