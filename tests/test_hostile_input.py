@@ -1,13 +1,16 @@
 """Hostile input through the one path data takes in (``submit``): refused cleanly, nothing written.
 
-Each body below is an attack or an accident a national system could send:
+Each body below is an attack or an accident a national system could send,
+given to ``submit`` and posted to ``POST /v2/data/`` with a provider's token:
 XML entity tricks and DOCTYPEs, nesting and truncation, wrong and lying
 encodings, enormous fields, characters no SDMX-ML message can carry. Each
 one gets a 4xx ServiceError whose message names the problem; no series,
 observation or history row is written; the only new submission row is the
 rejected one, holding the report; and the next valid submission is
-accepted. Text that looks like a spreadsheet formula is data: it is stored
-as sent and written into SDMX-CSV so that no spreadsheet runs it.
+accepted. Over HTTP the error body is the service's SDMX-JSON error and an
+enormous body is refused with 413 while it streams in, however it is framed.
+Text that looks like a spreadsheet formula is data: it is stored as sent and
+written into SDMX-CSV so that no spreadsheet runs it.
 
 On SQLite, and on PostgreSQL when MIGSTAT_TEST_POSTGRES_URL is set.
 """
@@ -15,17 +18,25 @@ On SQLite, and on PostgreSQL when MIGSTAT_TEST_POSTGRES_URL is set.
 from __future__ import annotations
 
 import csv
+import gzip
 import io
 import os
 import re
+import socket
+import threading
+import tracemalloc
 import uuid
-from itertools import count
+from itertools import chain, count
 
 import orjson
 import pytest
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
+from werkzeug.serving import make_server
 
+from service.app import create_app
+from service.auth import create_token
+from service.catalog import PROJECT_ROOT
 from service.errors import ServiceError
 from service.formats.context import WriteContext
 from service.formats.reading import catalog_lookup, read_data
@@ -34,6 +45,7 @@ from service.formats.sdmx_csv import (FORMULA_START, formula_restored, formula_s
 from service.formats.sdmx_json_data import write_sdmx_json_data_20
 from service.model.data import Observation, Series
 from service.model.query import DataQuery
+from service.settings import Settings
 from service.store import open_store
 from service.store.tables import metadata
 from service.submissions import submit
@@ -320,3 +332,117 @@ def test_formula_safe_text_reads_back_exactly(value):
     written = formula_safe(value)
     assert written[:1] not in FORMULA_START
     assert formula_restored(written) == value
+
+
+# -- the same over HTTP ------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def http(store, catalog):
+    """The service on the module's store (the default body limit), with a token of KZ_BNS."""
+    app = create_app(Settings(database_url="sqlite:///unused.db", root=PROJECT_ROOT), store=store, catalog=catalog)
+    token = create_token(store, "KZ_BNS", "hostile input tests").token
+    return app, {"Authorization": f"Bearer {token}"}
+
+
+def post(http, body: bytes, content_type: str, **headers: str):
+    app, auth = http
+    return app.test_client().post("/v2/data/", data=body, headers={"Content-Type": content_type,
+                                                                  "Accept": "application/json", **auth, **headers})
+
+
+def still_serving_http(http) -> None:
+    answer = post(http, csv_body("fine", first_year=next(_years)), CSV2)
+    assert answer.status_code == 200, answer.get_data()[:500]
+    assert http[0].test_client().get("/health").status_code == 200
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_hostile_body_over_http_is_refused_and_nothing_written(case, catalog, store, http):
+    body, content_type, status, message = CASES[case]
+    if callable(body):
+        body = body(catalog)
+    rows, last = table_rows(store), last_submission(store)
+
+    answer = post(http, body, content_type)
+    assert answer.status_code == status, answer.get_data()[:500]
+    (error,) = answer.json["errors"][:1]
+    assert re.search(message, error["detail"]), error["detail"][:300]
+    assert len(answer.get_data()) < 200_000  # names the problem; does not echo the body
+
+    assert table_rows(store) == rows
+    (rejected,) = submissions_after(store, last)
+    assert rejected.status == "rejected" and rejected.body == body
+    still_serving_http(http)
+
+
+def test_compressed_bodies_are_refused_unread(store, http):
+    """A gzip bomb (1 GiB of zeros in 1 MiB) is never inflated: Content-Encoding is refused."""
+    bomb = gzip.compress(b"\0" * (64 * MB), compresslevel=9)
+    rows, last = table_rows(store), last_submission(store)
+    answer = post(http, bomb, CSV2, **{"Content-Encoding": "gzip"})
+    assert answer.status_code == 415 and "uncompressed" in answer.json["errors"][0]["detail"]
+    assert table_rows(store) == rows and submissions_after(store, last) == []
+    still_serving_http(http)
+
+
+def _stream(port: int, head: str, pieces) -> bytes:
+    """Send a request head and body pieces until the server stops reading; its reply (head and body)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as conn:
+        conn.sendall(head.encode())
+        try:
+            for piece in pieces:
+                conn.sendall(piece)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the server stopped reading: its answer is waiting
+        reply = b""
+        try:
+            while (chunk := conn.recv(65536)):
+                reply += chunk
+                top, _, body = reply.partition(b"\r\n\r\n")
+                length = re.search(rb"(?i)\r\ncontent-length: *(\d+)", top)
+                if length and len(body) >= int(length.group(1)):
+                    break
+        except ConnectionResetError:
+            pass
+    return reply
+
+
+def test_enormous_bodies_are_refused_while_streaming(store, catalog):
+    """Over the limit: 413 from the declared length, and from the bytes counted when nothing is declared."""
+    limit = 4 * MB
+    app = create_app(Settings(database_url="sqlite:///unused.db", root=PROJECT_ROOT, max_request_bytes=limit),
+                     store=store, catalog=catalog)
+    token = create_token(store, "KZ_BNS", "enormous bodies").token
+    rows, last = table_rows(store), last_submission(store)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    line = csv_row(2000).encode()
+    chunk = line * (64 * 1024 // len(line))
+    head = (f"POST /v2/data/ HTTP/1.1\r\nHost: migstat\r\nContent-Type: {CSV2}\r\nAccept: application/json\r\n"
+            f"Authorization: Bearer {token}\r\nConnection: close\r\n")
+    try:
+        # Declared: 10 GiB announced, refused before a byte of body is read.
+        declared = _stream(server.server_port, head + f"Content-Length: {10 << 30}\r\n\r\n",
+                           [CSV_HEADER.encode()])
+        assert declared.startswith(b"HTTP/1.1 413"), declared[:300]
+        assert b"4,194,304 bytes" in declared
+        # Chunked, nothing declared: 256 MiB sent, refused once past the limit, never held in memory.
+        pieces = (f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n" for _ in range(256 * MB // len(chunk)))
+        tracemalloc.start()
+        try:
+            chunked = _stream(server.server_port, head + "Transfer-Encoding: chunked\r\n\r\n",
+                              chain([f"{len(CSV_HEADER):x}\r\n{CSV_HEADER}\r\n".encode()], pieces,
+                                    [b"0\r\n\r\n"]))
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert chunked.startswith(b"HTTP/1.1 413"), chunked[:300]
+        assert b"4,194,304 bytes" in chunked
+        assert peak < 64 * MB, f"{peak:,} bytes held while 256 MiB were sent"
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert table_rows(store) == rows and submissions_after(store, last) == []
+    answer = app.test_client().post("/v2/data/", data=csv_body("fine", first_year=next(_years)),
+                                     headers={"Content-Type": CSV2, "Authorization": f"Bearer {token}"})
+    assert answer.status_code == 200
