@@ -20,7 +20,7 @@ from service.conversion import convert_examples
 from service.formats.schemas import validate_sdmx_json, validate_sdmx_ml
 from service.model.query import DataQuery
 from submit_support import (BACKENDS, CSV_10, CSV_20, GENERIC, JSON_20, SS_21, database, from_csv, from_generic,
-                            from_json, make_api)
+                            make_api)
 from test_submit_api import message, rows_of
 
 KG = "kg/external_migration_by_country_2017_2018.xlsx"
