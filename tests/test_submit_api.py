@@ -257,6 +257,21 @@ def test_datasets_apply_in_order_in_one_transaction(api, examples, dims):
     assert api.rows("observation") == before
 
 
+@pytest.mark.parametrize("media_type", [GENERIC, SS_21, "application/vnd.sdmx.data+xml;version=3.0.0", JSON_20,
+                                        "application/vnd.sdmx.data+csv;version=1.0.0"])
+def test_messages_in_every_format_are_accepted(api, examples, dims, media_type):
+    """What the service writes in a format, it takes back in that format (SDMX-ML 2.1/3.0, JSON, CSV)."""
+    body = examples[EXAMPLES["KG"]]
+    assert api.post(body, "KG_NSC").status_code == 200
+    written = api.get("/data/DF_MIGR_FLOW", media_type)
+    assert written.status_code == 200
+    assert api.client.delete(f"{FLOW_PATH}/*", headers=api.auth("KG_NSC")).json["deleted"] == len(rows_of(body)[1])
+    answer = api.post(written.data, "KG_NSC", content_type=written.headers["Content-Type"])
+    assert answer.status_code == 200, answer.data
+    assert answer.json["added"] == len(rows_of(body)[1])
+    assert from_csv(api.get("/data/DF_MIGR_FLOW", CSV_20).data, dims) == from_csv(body, dims)
+
+
 # -- answers, uploads and the audit trail ---------------------------------------------------------
 
 def test_the_answer_in_xml_when_asked(api, examples):
