@@ -195,6 +195,19 @@ def test_a_body_over_the_limit_is_refused_however_it_is_framed(backend, tmp_path
         assert api.rows("observation") == 0
 
 
+def test_a_concurrent_conflict_is_409_and_writes_nothing(api, examples, monkeypatch):
+    from service.store import StoreConflict
+
+    def conflicting(datasets, **_):
+        for _dataset in datasets:  # read part of the message, then lose to another writer
+            raise StoreConflict("could not serialize access due to concurrent update")
+
+    monkeypatch.setattr(api.store, "write", conflicting)
+    answer = api.post(examples[EXAMPLES["KG"]], "KG_NSC")
+    assert answer.status_code == 409 and "try again" in answer.json["errors"][0]["detail"]
+    assert api.rows("observation") == 0
+
+
 # -- Merge, Replace and Delete --------------------------------------------------------------------
 
 def test_replace_and_delete_semantics_through_the_api(api, examples, dims):
