@@ -198,3 +198,86 @@ def record(codes, value) -> tuple[tuple[str, ...], float | None]:
     """(REF_AREA, INDICATOR, COUNTERPART_AREA, TIME_PERIOD) and the value, from any mapping of codes."""
     number = None if value is None or value != value else float(value)
     return tuple(str(codes[d]) for d in RECORD_DIMENSIONS), number
+
+
+# -- reading observations back out of any data response, independently of the service's readers ----------
+
+def _xml_observations(body: bytes) -> list[dict[str, str]]:
+    """Codes and OBS_VALUE of every observation of an SDMX-ML 2.1 / 3.0 data message (generic or
+    structure-specific, any dimension at the observation level)."""
+    from lxml import etree
+
+    root = etree.fromstring(body)
+    structure = next(e for e in root.iter() if etree.QName(e).localname == "Structure")
+    at_obs = structure.get("dimensionAtObservation")
+    generic = etree.QName(root).localname.startswith("Generic")
+    found = []
+
+    def values(element, name) -> dict[str, str]:
+        holder = next((c for c in element if etree.QName(c).localname == name), None)
+        return {} if holder is None else {v.get("id"): v.get("value") for v in holder}
+
+    for dataset in (e for e in root if etree.QName(e).localname == "DataSet"):
+        for member in dataset:
+            kind = etree.QName(member).localname
+            if kind not in ("Series", "Obs"):
+                continue
+            base = (values(member, "SeriesKey") if generic else dict(member.attrib)) if kind == "Series" else {}
+            observations = [o for o in member if etree.QName(o).localname == "Obs"] if kind == "Series" else [member]
+            for obs in observations:
+                codes = dict(base)
+                if generic:
+                    codes.update(values(obs, "ObsKey"))
+                    dimension = next((c for c in obs if etree.QName(c).localname == "ObsDimension"), None)
+                    if dimension is not None:
+                        codes[at_obs] = dimension.get("value")
+                    value = next((c for c in obs if etree.QName(c).localname == "ObsValue"), None)
+                    codes["OBS_VALUE"] = value.get("value") if value is not None else None
+                else:
+                    codes.update(obs.attrib)
+                found.append(codes)
+    return found
+
+
+def _json_observations(message: dict) -> list[dict[str, str]]:
+    """Codes and OBS_VALUE of every observation of an SDMX-JSON 1.0 / 2.0 data message."""
+    data = message["data"]
+    structure = data["structure"] if "structure" in data else data["structures"][0]
+    dims = structure["dimensions"]
+
+    def resolve(components, indexes) -> dict[str, str]:
+        return {c["id"]: c["values"][int(i)]["id"] for c, i in zip(components, indexes)}
+
+    found = []
+    for dataset in data["dataSets"]:
+        groups = [({}, dataset.get("observations", {}))] if "observations" in dataset else [
+            (resolve(dims["series"], key.split(":")), body.get("observations", {}))
+            for key, body in dataset.get("series", {}).items()]
+        for base, observations in groups:
+            for key, row in observations.items():
+                found.append({**base, **resolve(dims["observation"], key.split(":")), "OBS_VALUE": row[0]})
+    return found
+
+
+def observations(body: bytes, content_type: str) -> list[dict[str, str]]:
+    """Every observation of a data response as {component id: code or value}, whatever its format."""
+    import csv
+    import io
+
+    import orjson
+
+    if "+csv" in content_type:
+        return list(csv.DictReader(io.StringIO(body.decode("utf-8"))))
+    if "json" in content_type:
+        return _json_observations(orjson.loads(body))
+    return _xml_observations(body)
+
+
+def records(body: bytes, content_type: str) -> dict[tuple[str, ...], float | None]:
+    """{(REF_AREA, INDICATOR, COUNTERPART_AREA, TIME_PERIOD): value}; a key seen twice fails."""
+    found = {}
+    for codes in observations(body, content_type):
+        key, value = record(codes, None if codes.get("OBS_VALUE") in (None, "", "NaN") else codes["OBS_VALUE"])
+        assert key not in found, f"{key} written twice"
+        found[key] = value
+    return found
