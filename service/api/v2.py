@@ -17,7 +17,10 @@ the same way (``changes.answer_rows``: updatedAfter, includeHistory, asOf), with
   ``serieskeysonly`` without attributes); subsets are applied while streaming;
 - ``sort``: ``series_key``, ``*`` and TIME_PERIOD (asc or desc) follow the store's order (series
   keys as text, then time); other orders answer 501;
-- ``offset``/``limit`` and the Range header: ``paging``; an empty answer is 204.
+- ``offset``/``limit`` and the Range header: ``paging``; an empty answer is 204;
+- ``X-Release: PIT`` (a preview of embargoed data) needs the token of a provider of the dataflow:
+  401 without one, 403 for another provider (a valid token always shows its provider's own
+  embargoed data).
 """
 
 from __future__ import annotations
@@ -30,7 +33,8 @@ from flask import Blueprint, request
 
 from ..auth import viewer_from_request
 from ..catalog import _version_key
-from ..errors import NoContent, NoResults, NotFound, NotImplementedYet, SemanticProblem, SyntaxProblem
+from ..errors import (Forbidden, NoContent, NoResults, NotFound, NotImplementedYet, SemanticProblem,
+                      SyntaxProblem, Unauthorized)
 from ..formats import DATA_FORMATS_V2, DEFAULT_DATA_FORMAT_V2
 from ..formats.context import ALL_DIMENSIONS, TIME_PERIOD, DataSets, WriteContext
 from ..model.data import Observation, Series
@@ -247,7 +251,20 @@ def data_v2(context: str = "*", agency: str = "*", resource: str = "*", version:
     if not found:
         raise NoContent("no data with the given parameters")
     flow, dsd, how, query = found[0]
+    check_release(flow, viewer)
     return answer(flow, dsd, how, query, page, fmt, media_params)
+
+
+def check_release(flow: Dataflow, viewer: str | None) -> None:
+    """``X-Release: PIT`` (the Data Explorer's preview of embargoed data) is for the dataflow's providers:
+    401 without a token, 403 for a provider with no provision agreement for the dataflow."""
+    if request.headers.get("X-Release", "").strip().upper() != "PIT":
+        return
+    if viewer is None:
+        raise Unauthorized("a preview of embargoed data (X-Release: PIT) needs a data provider's token: "
+                           "Authorization: Bearer <token>")
+    if not any(pa.provider == viewer and pa.dataflow == flow.ref for pa in catalog().provision_agreements):
+        raise Forbidden(f"{viewer} provides no data for {flow.ref} and may not preview its embargoed data")
 
 
 def build_query(flow: Dataflow, dsd: DataStructure, how: Plan, providers, viewer) -> DataQuery:
