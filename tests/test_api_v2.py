@@ -267,6 +267,8 @@ def test_a_preview_of_embargoed_data_needs_a_provider_of_the_dataflow(service):
     assert response.status_code in (200, 204)
     outsider = create_token(service.store, "KZ_BNS").token
     assert client.get("/v2/data/provisionagreement/CAMIG/PA_TJ_STAT_DF_MIGR_FLOW/+/*",
+                      headers={"X-Release": "PIT", "Authorization": f"Bearer {outsider}"}).status_code == 403
+    assert client.get("/v2/data/provisionagreement/CAMIG/PA_KZ_BNS_DF_MIGR_FLOW/+/*",
                       headers={"X-Release": "PIT", "Authorization": f"Bearer {outsider}"}).status_code == 200
 
 

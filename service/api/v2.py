@@ -251,13 +251,14 @@ def data_v2(context: str = "*", agency: str = "*", resource: str = "*", version:
     if not found:
         raise NoContent("no data with the given parameters")
     flow, dsd, how, query = found[0]
-    check_release(flow, viewer)
+    check_release(flow, viewer, query.providers)
     return answer(flow, dsd, how, query, page, fmt, media_params)
 
 
-def check_release(flow: Dataflow, viewer: str | None) -> None:
-    """``X-Release: PIT`` (the Data Explorer's preview of embargoed data) is for the dataflow's providers:
-    401 without a token, 403 for a provider with no provision agreement for the dataflow."""
+def check_release(flow: Dataflow, viewer: str | None, providers: tuple[str, ...] | None) -> None:
+    """``X-Release: PIT`` (the Data Explorer's preview of embargoed data) is for the data's own provider:
+    401 without a token; 403 for a provider with no provision agreement for the dataflow, or asking
+    for another provider's provision agreement."""
     if request.headers.get("X-Release", "").strip().upper() != "PIT":
         return
     if viewer is None:
@@ -265,6 +266,8 @@ def check_release(flow: Dataflow, viewer: str | None) -> None:
                            "Authorization: Bearer <token>")
     if not any(pa.provider == viewer and pa.dataflow == flow.ref for pa in catalog().provision_agreements):
         raise Forbidden(f"{viewer} provides no data for {flow.ref} and may not preview its embargoed data")
+    if providers is not None and viewer not in providers:
+        raise Forbidden(f"{viewer} may preview its own embargoed data only, not that of {', '.join(providers)}")
 
 
 def build_query(flow: Dataflow, dsd: DataStructure, how: Plan, providers, viewer) -> DataQuery:
