@@ -11,6 +11,7 @@ import io
 from datetime import timedelta, timezone
 from urllib.parse import quote
 
+import orjson
 import pytest
 from lxml import etree
 
@@ -290,3 +291,21 @@ def test_detail_in_sdmx_csv(get, detail):
     assert ("OBS_VALUE" in rows[0]) == with_obs and ("TIME_PERIOD" in rows[0]) == with_obs
     assert ("UNIT_MEASURE" in rows[0]) == (detail in ("full", "nodata"))
     assert ("OBS_STATUS" in rows[0]) == (detail == "full")
+
+
+@pytest.mark.parametrize("name", [n for n in DATA_FORMATS if n not in TIME_SERIES_ONLY])
+@pytest.mark.parametrize("at_obs", ["AllDimensions", "COUNTERPART_AREA"])
+@pytest.mark.parametrize("detail", ["serieskeysonly", "nodata"])
+def test_series_keys_without_observations_in_every_layout(get, name, at_obs, detail):
+    """Without observations there is nothing to cut cross-sections or flat observations from:
+    the series come as time series, and none goes missing."""
+    accept = DATA_FORMATS[name]
+    body = get(f"/data/DF_MIGR_FLOW/{TOTALS_KEY}?detail={detail}&dimensionAtObservation={at_obs}",
+               accept=accept).data
+    if "+csv" in accept:
+        count = len(list(csv.DictReader(io.StringIO(body.decode()))))
+    elif "json" in accept:
+        count = len(orjson.loads(body)["data"]["dataSets"][0]["series"])
+    else:
+        count = _generic_parts(body).get("Series", 0)
+    assert count == 6

@@ -158,6 +158,10 @@ def data(flow_ref: str, key: str | None = None, providers: str | None = None):
         total = store().count(query)
         check_page(page, total, limit)
 
+    if query.detail in ("serieskeysonly", "nodata"):
+        # Cross-sections and flat observations are cut from observations, which these details leave out:
+        # the series are written as time series (the message header says so).
+        at_obs = TIME_PERIOD
     pivot = at_obs not in (TIME_PERIOD, ALL_DIMENSIONS)
 
     def shaped(found):
