@@ -379,19 +379,20 @@ def test_concurrent_submissions_are_seen_whole(database_url, catalog, monkeypatc
 # -- updatedAfter under concurrent writes --------------------------------------------------
 
 def test_a_harvester_polling_updated_after_misses_nothing(database_url, catalog, monkeypatch, request):
-    """A client that asks ``updatedAfter=<time of its last poll>`` gets every submission once.
+    """A client that asks ``updatedAfter=<time of its last poll>`` gets every submission.
 
     A large submission is held in the middle of its write while a small one
-    commits; the harvester polls then; the large one commits afterwards and
-    must be in the next poll.
+    is sent. Where writes run side by side, the small one commits first and
+    the harvester polls then; the large one commits afterwards and must be in
+    the next poll. Where writes run one at a time, the small one waits.
     """
-    if database_url.startswith("sqlite"):
-        pytest.skip("SQLite runs one write at a time (BEGIN IMMEDIATE): the small one waits for the large one")
     if "postgresql" in database_url:
-        request.applymarker(pytest.mark.xfail(strict=True, raises=AssertionError, reason="PostgreSQL writers stamp their rows when they begin and commit in any order; a submission "
-                     "committed after a poll can carry a time before it (store/engine.py, submissions.next_instant)"))
+        request.applymarker(pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
+            "PostgreSQL writers stamp their rows when they begin and commit in any order, so a submission "
+            "committed after a poll can carry a time before it (store/engine.py write_transaction, "
+            "store/submissions.next_instant)")))
     store = open_store(database_url)
-    held, release = threading.Event(), threading.Event()
+    held, release, small_done = threading.Event(), threading.Event(), threading.Event()
     original = store_write.insert_rows
 
     def holding(conn, table, columns, rows):
@@ -401,23 +402,33 @@ def test_a_harvester_polling_updated_after_misses_nothing(database_url, catalog,
             release.wait(60)
 
     monkeypatch.setattr(store_write, "insert_rows", holding)
-    outcome: list = []
-    large = threading.Thread(name="large", target=lambda: outcome.append(
-        submit(catalog, store, flow_csv("KZ", 5_000), CSV2, provider="KZ_BNS")))
+    outcome: dict = {}
+
+    def send(name: str, area: str, provider: str, n: int) -> None:
+        outcome[name] = submit(catalog, store, flow_csv(area, n), CSV2, provider=provider)
+        if name == "small":
+            small_done.set()
+
+    large = threading.Thread(name="large", target=send, args=("large", "KZ", "KZ_BNS", 5_000))
+    small = threading.Thread(name="small", target=send, args=("small", "KG", "KG_NSC", 100))
+    poll = None
     try:
         large.start()
         assert held.wait(60), "the large submission never started writing"
-        submit(catalog, store, flow_csv("KG", 100), CSV2, provider="KG_NSC")
-        poll = datetime.now(timezone.utc)
-        assert store.count(DataQuery(FLOW, updated_after=poll)) == 0
-        seen_first = flow_count(store)
+        small.start()
+        if small_done.wait(5):  # writes run side by side: the harvester polls between the two commits
+            poll = datetime.now(timezone.utc)
+            assert store.count(DataQuery(FLOW, updated_after=poll)) == 0
+            assert flow_count(store) == 100
     finally:
         release.set()
         large.join(60)
+        small.join(60)
         monkeypatch.setattr(store_write, "insert_rows", original)
     try:
-        assert outcome and outcome[0].summary.added == 5_000
-        assert seen_first == 100
-        assert store.count(DataQuery(FLOW, updated_after=poll)) == 5_000
+        assert outcome["large"].summary.added == 5_000 and outcome["small"].summary.added == 100
+        assert flow_count(store) == 5_100
+        if poll is not None:
+            assert store.count(DataQuery(FLOW, updated_after=poll)) == 5_000, "the next poll misses the large one"
     finally:
         store.close()
