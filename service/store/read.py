@@ -23,7 +23,7 @@ from types import MappingProxyType
 from typing import Iterator, Mapping, Sequence
 
 import orjson
-from sqlalchemy import Connection, Engine, Select, func, select, text
+from sqlalchemy import Connection, Engine, Select, func, select
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from service.model.data import EMPTY, Observation, Series
@@ -32,6 +32,7 @@ from service.store import StoreError
 from service.store.engine import translate
 from service.store.select import (ALL_CHANGES, View, data_statement, observation_rows, series_condition,
                                   series_statement, version_statement)
+from service.store.availability import Availability, probed, whole_flow
 from service.store.tables import flow_summary, from_micros, series, series_code, submission, to_micros
 
 ACTION_KEY = "__action__"
@@ -58,17 +59,6 @@ class ObservationVersion:
     valid_from: datetime
     valid_to: datetime | None
     ended_by: str | None
-
-
-@dataclass(frozen=True)
-class Availability:
-    """What data a query would find: codes per dimension, period range, counts."""
-
-    codes: dict[str, frozenset[str]]
-    start: datetime | None
-    end: datetime | None  # exclusive
-    obs_count: int
-    series_count: int
 
 
 def _now() -> int:
@@ -216,7 +206,9 @@ def available(engine: Engine, q: DataQuery, dimension_ids: Sequence[str],
         plain = not (q.start or q.end or q.updated_after or q.first_n or q.last_n
                      or view.replays_history)
         if plain and q.providers is None and all(codes is None for codes in q.key):
-            return _whole_flow(conn, q.flow, dimension_ids)
+            return whole_flow(conn, q.flow, dimension_ids)
+        if plain:
+            return probed(conn, q, dimension_ids, mode)
         found, totals = _found_series(q, view, plain)
         series_count, obs_count, first, last = conn.execute(totals).one()
         codes = {dim: set() for dim in dimension_ids}
@@ -236,44 +228,6 @@ def available(engine: Engine, q: DataQuery, dimension_ids: Sequence[str],
                     select(series_code.c.code).distinct().where(
                         series_code.c.flow == q.flow, series_code.c.position == position,
                         series_code.c.series_id.in_(widened))).scalars())
-    return Availability(codes={k: frozenset(v) for k, v in codes.items()},
-                        start=from_micros(first), end=from_micros(last),
-                        obs_count=int(obs_count or 0), series_count=int(series_count or 0))
-
-
-#: The codes in use at each key position, found by walking the (flow, position, code) index from one
-#: distinct code to the next (a seek per code, never a scan of the series), each kept when at least
-#: one of its series holds an observation.
-_CODE_WALK = text("""
-WITH RECURSIVE walk(position, code) AS (
-  SELECT 0, (SELECT min(s.code) FROM series_code s WHERE s.flow = :flow AND s.position = 0)
-  UNION ALL
-  SELECT CASE WHEN (SELECT min(s.code) FROM series_code s
-                    WHERE s.flow = :flow AND s.position = w.position AND s.code > w.code) IS NULL
-              THEN w.position + 1 ELSE w.position END,
-         COALESCE((SELECT min(s.code) FROM series_code s
-                   WHERE s.flow = :flow AND s.position = w.position AND s.code > w.code),
-                  (SELECT min(s.code) FROM series_code s
-                   WHERE s.flow = :flow AND s.position = w.position + 1))
-  FROM walk w WHERE w.position < :positions
-)
-SELECT position, code FROM walk
-WHERE code IS NOT NULL AND position < :positions AND EXISTS (
-  SELECT 1 FROM series_code x JOIN series t ON t.series_id = x.series_id
-  WHERE x.flow = :flow AND x.position = walk.position AND x.code = walk.code AND t.obs_count > 0)
-""")
-
-
-def _whole_flow(conn: Connection, flow: str, dimension_ids: Sequence[str]) -> Availability:
-    """Availability of a whole dataflow: a few rows of flow_summary and a walk of the key index."""
-    fs = flow_summary.c
-    series_count, obs_count, first, last = conn.execute(
-        select(func.sum(fs.series_count), func.sum(fs.obs_count), func.min(fs.period_first),
-               func.max(fs.period_last)).where(fs.flow == flow)).one()
-    codes: dict[str, set[str]] = {dim: set() for dim in dimension_ids}
-    if obs_count:
-        for position, code in conn.execute(_CODE_WALK, {"flow": flow, "positions": len(dimension_ids)}):
-            codes[dimension_ids[position]].add(code)
     return Availability(codes={k: frozenset(v) for k, v in codes.items()},
                         start=from_micros(first), end=from_micros(last),
                         obs_count=int(obs_count or 0), series_count=int(series_count or 0))
