@@ -180,8 +180,10 @@ def install(app: Flask) -> None:
         if len(request.full_path) > current_app.config["MIGSTAT"].max_url_length:
             raise UriTooLong(f"the URL is {len(request.full_path)} characters long; the limit is "
                              f"{current_app.config['MIGSTAT'].max_url_length}; split the query")
-        if request.method == "OPTIONS":
-            return Response(status=204)
+        if request.method == "OPTIONS":  # a CORS preflight: the headers come from _cors_and_vary, no body
+            preflight = Response(status=204)
+            del preflight.headers["Content-Type"]
+            return preflight
 
     @app.errorhandler(ServiceError)
     def _service_error(error: ServiceError):

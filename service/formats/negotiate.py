@@ -113,7 +113,8 @@ def negotiate(accept: str | None, formats: Sequence[MediaFormat], default: Media
             if rng.full in fmt.aliases:
                 return fmt, rng.params
         if rng.subtype == "*":
-            same_type = [f for f in formats if f.media_type.startswith(rng.type + "/")]
+            same_type = [f for f in formats if f.media_type.startswith(rng.type + "/")
+                         or any(alias.startswith(rng.type + "/") for alias in f.aliases)]
             if same_type:
                 return (default if default in same_type else same_type[0]), rng.params
     return None
