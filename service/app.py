@@ -49,7 +49,13 @@ def create_app(settings: Settings | None = None, *, store=None, catalog=None) ->
             description="SDMX-REST service for harmonised migration statistics of Kazakhstan, Kyrgyzstan and "
                         "Tajikistan",
             api={"sdmx-rest": "1.5.0", "structure": "/{resource}/{agencyID}/{resourceID}/{version}/{itemID}",
-                 "data": "/data/{flowRef}/{key}/{providerRef}"},
+                 "data": "/data/{flowRef}/{key}/{providerRef}",
+                 "availability": "/availableconstraint/{flowRef}/{key}/{providerRef}/{componentID}",
+                 "schema": "/schema/{context}/{agencyID}/{resourceID}/{version}"},
+            api_v2={"sdmx-rest": "2.2.2", "structure": "/v2/structure/{structureType}/{agencyID}/{resourceID}/{version}",
+                    "data": "/v2/data/{context}/{agencyID}/{resourceID}/{version}/{key}",
+                    "availability": "/v2/availability/{context}/{agencyID}/{resourceID}/{version}/{key}/{componentID}",
+                    "schema": "/v2/schema/{context}/{agencyID}/{resourceID}/{version}"},
             dataflows=[str(f.ref) for f in catalog.dataflows],
         )
 
