@@ -16,7 +16,7 @@ def create_app(settings: Settings | None = None, *, store=None, catalog=None) ->
     from .store import open_store
 
     settings = settings or Settings.from_env()
-    app = Flask("migstat")
+    app = Flask("migstat", static_folder=None)
     app.config["MIGSTAT"] = settings
     app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
     app.url_map.strict_slashes = False
