@@ -10,6 +10,7 @@ reads from its summaries equals the one it computes from the observations.
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
@@ -165,7 +166,12 @@ def test_references_hold_only_what_the_region_uses(service, stored):
     assert [d["id"] for d in data["dataStructures"]] == ["DSD_MIGR"]
     assert [p["id"] for p in data["dataProviderSchemes"][0]["dataProviders"]] == ["KG_NSC"]
     concepts = {c["id"] for c in data["conceptSchemes"][0]["concepts"]}
-    assert concepts == {*DIMENSIONS, "TIME_PERIOD"}
+    dsd = load_catalog(PROJECT_ROOT).data_structures[0]
+    assert concepts == {*DIMENSIONS, "TIME_PERIOD", "OBS_VALUE", *(a.id for a in dsd.attributes)}  # the DSD's too
+    alone = service.client().get(f"/availableconstraint/DF_MIGR_FLOW/{key_path({'REF_AREA': {'KG'}})}"
+                                 "?references=conceptscheme", headers={"Accept": JSON_10})
+    scheme = orjson.loads(alone.data)["data"]["conceptSchemes"][0]
+    assert {c["id"] for c in scheme["concepts"]} == {*DIMENSIONS, "TIME_PERIOD"} and scheme["isPartial"]
     areas = next(cl for cl in data["codelists"] if cl["id"] == "CL_AREA")
     catalog = load_catalog(PROJECT_ROOT)
     parents = {c.id: c.parent for c in catalog.codelist("CL_AREA").items}
@@ -186,6 +192,18 @@ def _ancestor(code: str, of: str, parents: dict) -> bool:
             return True
         parent = parents.get(parent)
     return False
+
+
+def test_sdmx1_and_pysdmx_read_the_answers(service):
+    import sdmx
+    from pysdmx.io import read_sdmx
+
+    client = service.client()
+    ml = client.get("/availableconstraint/DF_MIGR_FLOW?references=all").data
+    assert list(sdmx.read_sdmx(io.BytesIO(ml)).constraint) == ["CR_A_DF_MIGR_FLOW"]
+    assert read_sdmx(ml.decode()) is not None
+    json = client.get("/v2/availability/dataflow/CAMIG/DF_MIGR_FLOW/+/*?references=all").data
+    assert read_sdmx(json.decode()) is not None
 
 
 def test_only_codelists_asked_for(service):

@@ -161,20 +161,28 @@ def referenced_artefacts(flow: Dataflow, dsd: DataStructure, constraint: Content
     if "datastructure" in wanted:
         out.append(dsd)
     region = constraint.regions[0]
+    # With the DSD in the message, its other components keep their concepts and codelists (whole), so
+    # that a client can resolve every reference of the DSD.
+    with_dsd = "datastructure" in wanted
     if "conceptscheme" in wanted:
         components = {*region.members, *region.time_ranges}
+        if with_dsd:
+            components |= {c.id for c in (*dsd.attributes, dsd.measure) if c is not None}
         for ref in dsd.concept_scheme_refs():
             scheme = catalog().get("conceptscheme", ref)
             if isinstance(scheme, ConceptScheme):
-                concepts = {c.concept.id for c in (*dsd.dimensions, dsd.time_dimension)
+                concepts = {c.concept.id for c in (*dsd.dimensions, dsd.time_dimension, *dsd.attributes, dsd.measure)
                             if c is not None and c.id in components and c.concept.scheme == ref}
                 items = tuple(item for item in scheme.items if item.id in concepts)
                 out.append(dataclasses.replace(scheme, items=items, is_partial=len(items) < len(scheme.items)))
     if "codelist" in wanted:
-        for ref, codes in used_codes(dsd, constraint).items():
+        used = used_codes(dsd, constraint)
+        for ref, codes in used.items():
             codelist = catalog().codelist(ref)
             if codelist is not None:
                 out.append(partial_codelist(codelist, codes))
+        if with_dsd:
+            out += [cl for ref in dsd.codelist_refs() if ref not in used and (cl := catalog().codelist(ref))]
     if "dataproviderscheme" in wanted:
         areas = set(region.members.get("REF_AREA", ()))
         for scheme in catalog().provider_schemes:
