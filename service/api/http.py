@@ -165,6 +165,7 @@ def error_response(error: ServiceError) -> Response:
     response = Response(body, status=error.status if error.status != 204 else 204)
     if error.status == 204:
         response.set_data(b"")
+        del response.headers["Content-Type"]  # no content, no content type
     else:
         response.headers["Content-Type"] = fmt.content_type
     for key, value in error.headers.items():
