@@ -63,7 +63,7 @@ def answer_rows(store, query: DataQuery, limit: int,
                 regroup: Callable[[Iterable[Series]], Iterable[Series]]) -> tuple[object, Callable[[], None]]:
     """(what the writer takes, a function closing the cursors); NoResults when nothing matches."""
     if query.include_history:
-        parts = tuple(DataSetPart(p.action, regroup(p.series), p.valid_from, p.valid_to)
+        parts = tuple(DataSetPart(p.action, regroup(p.series), p.valid_from, p.valid_to, p.keys_only)
                       for p in history_datasets(store, query, limit))
         if not parts:
             raise NoResults("no data with the given parameters")
@@ -79,7 +79,7 @@ def answer_rows(store, query: DataQuery, limit: int,
             cursor, rows = _opened(store, query, changes)
             opened.append(cursor)
             if rows is not None:
-                parts.append(DataSetPart(action, regroup(rows)))
+                parts.append(DataSetPart(action, regroup(rows), keys_only=action == DELETE))
     except BaseException:
         for cursor in opened:
             cursor.close()
@@ -130,7 +130,7 @@ def history_datasets(store, query: DataQuery, limit: int) -> list[DataSetPart]:
     parts = []
     for instant, kind in sorted(buckets):
         series = list(_grouped(buckets[(instant, kind)]))
-        parts.append(DataSetPart(DELETE, series, valid_to=instant) if kind == 0
+        parts.append(DataSetPart(DELETE, series, valid_to=instant, keys_only=True) if kind == 0
                      else DataSetPart(REPLACE, series, valid_from=instant))
     return parts
 

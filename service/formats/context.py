@@ -11,10 +11,8 @@ response of any size is written in bounded memory.
 A message of several datasets (updatedAfter: the changes, then a Delete
 dataset; includeHistory: one dataset per write, each valid from or to an
 instant) is a ``DataSets`` of ``DataSetPart``: the SDMX-ML and SDMX-JSON
-writers write one data set each, SDMX-CSV 2.0 one ACTION per row. The
-observations of a Delete part carry no value and no attributes, and the
-writers give none: a Delete naming a value or an attribute would delete
-only that.
+writers write one data set each, SDMX-CSV 2.0 one ACTION per row. A part
+marked ``keys_only`` (deletions) is written with keys and periods only.
 """
 
 from __future__ import annotations
@@ -32,9 +30,6 @@ TIME_PERIOD = "TIME_PERIOD"
 ALL_DIMENSIONS = "AllDimensions"
 
 
-DELETE = "Delete"
-
-
 @dataclass(frozen=True)
 class DataSetPart:
     """One data set of a message: its action, its series and when its content was valid."""
@@ -43,10 +38,9 @@ class DataSetPart:
     series: Iterable[Series]
     valid_from: datetime | None = None
     valid_to: datetime | None = None
-
-    @property
-    def deletes(self) -> bool:
-        return self.action == DELETE
+    #: Observations named by key and period only, no value and no attribute: the deletions the
+    #: store reports (a Delete naming a value or an attribute would delete only that).
+    keys_only: bool = False
 
 
 class DataSets(tuple):

@@ -164,7 +164,7 @@ class _Writer:
             dataset["validFrom"] = instant_text(part.valid_from)
         if part.valid_to is not None:
             dataset["validTo"] = instant_text(part.valid_to)
-        if self.dataset_attrs and not part.deletes:
+        if self.dataset_attrs and not part.keys_only:
             given = dict(self.dataset_values)
             dataset["attributes"] = [self.index[a].at(given[a]) if a in given else None
                                      for a in self.dataset_attrs]
@@ -180,7 +180,7 @@ class _Writer:
         size = 0
         for number, part in enumerate(parts):
             buf.append((b"}}," if number else b"") + self._opening(part))
-            rows, deleting = part.series, part.deletes
+            rows, deleting = part.series, part.keys_only
             for piece in (self._flat(rows, deleting) if flat else self._series(rows, deleting)):
                 buf.append(piece)
                 size += len(piece)

@@ -84,7 +84,7 @@ def _generate(series, ctx: WriteContext, dim_at_obs: str) -> Iterator[bytes]:
     for part in dataset_parts(series, ctx):
         head = (f'<message:DataSet ss:structureRef="{structure_id(ctx)}" xsi:type="ns1:DataSetType" '
                 f'ss:action="{dataset_action(part.action)}"{validity(part, "ss:")}')
-        if part.deletes:
+        if part.keys_only:
             yield from _deletions(part.series, ctx, dim_at_obs, head + ">")
         else:
             yield from _dataset(part.series, ctx, dim_at_obs, head)

@@ -114,7 +114,7 @@ def _write(series: Iterable[Series], ctx: WriteContext, root: str, dataset_type:
             ("validFromDate", part.valid_from), ("validToDate", part.valid_to)) if moment is not None)
         head = (f'<message:DataSet ss:structureRef="{structure_id(ctx)}" xsi:type="ns1:{dataset_type}" '
                 f'ss:dataScope="DataStructure" ss:action="{escape(part.action)}"{validity}')
-        if part.deletes:
+        if part.keys_only:
             yield from _deletions(part.series, series_dims, flat, with_obs, TIME_PERIOD if at_obs == TIME_PERIOD
                                   else at_obs, head + ">\n")
         else:

@@ -201,7 +201,7 @@ def _generate(series, ctx: WriteContext, root: str, dim_at_obs: str) -> Iterator
     for part in dataset_parts(series, ctx):
         head = (f'<mes:DataSet xmlns="{GENERIC_NS}" structureRef="{structure_id(ctx)}" '
                 f'action="{dataset_action(part.action)}"{validity(part)}>')
-        if part.deletes:
+        if part.keys_only:
             yield from _deletions(part.series, ctx, dim_at_obs, head)
         else:
             yield from _dataset(part.series, ctx, dim_at_obs, head)
