@@ -24,12 +24,10 @@ Codes and numbers are written as they are.
 
 from __future__ import annotations
 
-import re
 from dataclasses import replace
-from itertools import repeat
 from typing import Callable, Iterable, Iterator
 
-from ..model.data import EMPTY, Observation, ObservationColumns, Series
+from ..model.data import EMPTY, Observation, Series
 from ..model.period import period_bounds
 from ..model.structure import DATASET, OBSERVATION, SERIES
 from .context import ALL_DIMENSIONS, TIME_PERIOD, WriteContext, dataset_parts
@@ -75,17 +73,6 @@ def formula_restored(text: str) -> str:
     if text[:1] == "'" and text.lstrip("'")[:1] in FORMULA_START:
         return text[1:]
     return text
-
-
-#: What ``quote`` or ``formula_safe`` would act on, in texts joined each after a NUL.
-_NEEDS_CARE = re.compile('[",\n\r]|\x00[' + re.escape("".join(FORMULA_START) + "'") + "]")
-
-
-def text_cells(texts: list[str]) -> list[str]:
-    """``quote(formula_safe(text))`` of each text: most need neither, which one search tells."""
-    if _NEEDS_CARE.search("\x00" + "\x00".join(texts)) is None:
-        return texts
-    return [quote(formula_safe(text)) for text in texts]
 
 
 def value_text(value: float | None) -> str:
@@ -183,9 +170,6 @@ def _write_part(series: Iterable[Series], ctx: WriteContext, version: int, *, wi
     lines: list[str] = [header] if with_header else []
     append = lines.append
     value_texts: dict[float | None, str] = {None: ""} if deleting else {}
-    # series whose observations come as columns are written a column at a time (see _attribute_cells)
-    columnar = pivot_pos < 0 and not obs_key_col and not deleting and n_obs > 0
-    extra_lines = 0  # lines beyond one in the items of ``lines``
     for one in series:
         values = {**ctx.dataset_attributes, **one.attributes}
         template = [blank[i] if a in obs_pos else cells(a, values.get(a, ""), coded[a]) for i, a in enumerate(attr_ids)]
@@ -202,19 +186,6 @@ def _write_part(series: Iterable[Series], ctx: WriteContext, version: int, *, wi
             prefix = _prefix(lead, one.key, dims, cells, series_key_col, obs_key_col)
         head = template[:n_obs]
         tail = "," + ",".join(template[n_obs:]) if n_obs < len(attr_ids) else ""
-        if columnar and one.observations.__class__ is ObservationColumns:
-            observations = one.observations
-            periods = list(map(period_text, observations.periods)) if normalized else observations.periods
-            obs_cells = [_attribute_cells(observations, a, coded_caches[i], blank[i], cells) if a in obs_pos
-                         else repeat(head[i]) for i, a in enumerate(attr_ids[:n_obs])]
-            rows = map(",".join, zip(periods, _value_texts(observations.values, value_texts), *obs_cells))
-            append(prefix + (tail + "\n" + prefix).join(rows) + tail + "\n")
-            extra_lines += len(observations) - 1
-            if len(lines) + extra_lines >= CHUNK_LINES:
-                yield "".join(lines).encode("utf-8")
-                lines.clear()
-                extra_lines = 0
-            continue
         for obs in one.observations:
             if pivot_pos >= 0:  # regrouped series: key = other dimensions + TIME_PERIOD
                 key = (*one.key[:pivot_pos], obs.time_period, *one.key[pivot_pos:-1])
@@ -247,65 +218,11 @@ def _write_part(series: Iterable[Series], ctx: WriteContext, version: int, *, wi
                         cell = cache[given] = cells(name, given, True)
                     row[i] = cell
             append(f"{start}{period},{text},{','.join(row)}{tail}\n")
-        if len(lines) + extra_lines >= CHUNK_LINES:
+        if len(lines) >= CHUNK_LINES:
             yield "".join(lines).encode("utf-8")
             lines.clear()
-            extra_lines = 0
     if lines:
         yield "".join(lines).encode("utf-8")
-
-
-def _value_texts(values: list[float | None], known: dict[float | None, str]) -> list[str]:
-    """OBS_VALUE cells of a column of values, through the cache of ``known`` texts."""
-    texts = list(map(known.get, values))
-    if None in texts:
-        for i, value in enumerate(values):
-            if texts[i] is None:
-                texts[i] = value_text(value)
-                if len(known) < VALUE_TEXT_CACHE and value == value:
-                    known[value] = texts[i]
-    return texts
-
-
-def _attribute_cells(observations: ObservationColumns, attr_id: str, cache: dict[str, str] | None, blank: str,
-                     cells: _Cells) -> Iterable[str]:
-    """The cells of one observation attribute for every observation held in columns."""
-    shared = observations.attributes
-    texts = observations.columns.get(attr_id)
-    if texts is not None and not any(texts):
-        texts = None
-    first = shared[0] if shared else EMPTY
-    if texts is not None and all(texts):
-        given: list[str] = texts
-    elif shared.count(first) == len(shared):  # one set of attributes for all (the usual case)
-        value = first.get(attr_id) or ""
-        if texts is None:
-            return repeat(_cell(attr_id, value, cache, blank, cells))
-        given = [text or value for text in texts]
-    else:
-        by_id = {key: attrs.get(attr_id) or "" for key, attrs in dict(zip(map(id, shared), shared)).items()}
-        given = list(map(by_id.__getitem__, map(id, shared)))
-        if texts is not None:
-            given = [text or value for text, value in zip(texts, given)]
-    if cache is None:
-        return text_cells(given)
-    found = list(map(cache.get, given))
-    if None in found:
-        for value in set(given).difference(cache):
-            cache[value] = _cell(attr_id, value, cache, blank, cells)
-        found = list(map(cache.__getitem__, given))
-    return found
-
-
-def _cell(attr_id: str, value: str, cache: dict[str, str] | None, blank: str, cells: _Cells) -> str:
-    if not value:
-        return blank
-    if cache is None:
-        return quote(formula_safe(value))
-    hit = cache.get(value)
-    if hit is None:
-        hit = cache[value] = cells(attr_id, value, True)
-    return hit
 
 
 def _header(ctx: WriteContext, version: int, dims: tuple[str, ...], with_obs: bool, attrs: list,
