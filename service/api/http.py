@@ -218,7 +218,7 @@ def install(app: Flask) -> None:
             response.headers["Access-Control-Expose-Headers"] = EXPOSED
             response.headers["Access-Control-Allow-Headers"] = (
                 "Accept, Accept-Language, Accept-Encoding, Authorization, Content-Type, If-None-Match, "
-                "If-Modified-Since, Range, X-Range, X-Release")
+                "If-Modified-Since, Range, X-Range, X-Release, X-Release-At")
             response.headers["Access-Control-Allow-Methods"] = "GET, HEAD, POST, PUT, DELETE, OPTIONS"
         response.headers["Vary"] = VARY
         return response
