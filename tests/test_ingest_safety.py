@@ -386,11 +386,6 @@ def test_a_harvester_polling_updated_after_misses_nothing(database_url, catalog,
     the harvester polls then; the large one commits afterwards and must be in
     the next poll. Where writes run one at a time, the small one waits.
     """
-    if "postgresql" in database_url:
-        request.applymarker(pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-            "PostgreSQL writers stamp their rows when they begin and commit in any order, so a submission "
-            "committed after a poll can carry a time before it (store/engine.py write_transaction, "
-            "store/submissions.next_instant)")))
     store = open_store(database_url)
     held, release, small_done = threading.Event(), threading.Event(), threading.Event()
     original = store_write.insert_rows
