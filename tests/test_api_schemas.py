@@ -212,10 +212,12 @@ def check_csv(body: bytes, name: str, labels: str = "id") -> list[list[str]]:
 def test_data_in_every_format_layout_and_detail_is_valid(get, ss_schema, name, layout, detail):
     if name.endswith("-ts") and layout != "TIME_PERIOD":
         return  # refused with 400: test_api_data
-    body = get(f"/data/DF_MIGR_FLOW/all?dimensionAtObservation={layout}&detail={detail}", DATA_FORMATS[name]).data
+    # The JSON Schema validator takes a second on the whole flow: JSON is checked on the totals.
+    key, count = (TOTALS_KEY, 9) if name.startswith("json") else ("all", 150)
+    body = get(f"/data/DF_MIGR_FLOW/{key}?dimensionAtObservation={layout}&detail={detail}", DATA_FORMATS[name]).data
     check_data(body, name, ss_schema)
     if detail in ("full", "dataonly"):
-        assert len(observations(body, DATA_FORMATS[name])) == 150
+        assert len(observations(body, DATA_FORMATS[name])) == count
 
 
 @pytest.mark.parametrize("name", DATA_FORMATS)
