@@ -309,3 +309,12 @@ def test_series_keys_without_observations_in_every_layout(get, name, at_obs, det
     else:
         count = _generic_parts(body).get("Series", 0)
     assert count == 6
+
+
+@pytest.mark.parametrize("form", ["2017", "2017-01", "2017-01-01", "2017-A1", "2017-S1", "2017-Q1", "2017-M01",
+                                  "2017-W01", "2017-D001", "2017-01-01T00:00:00"])
+def test_every_period_form_against_annual_data(found, form):
+    """A period of 2017 as start keeps 2017 (it overlaps) and 2018; as end, 2017 only."""
+    assert found(f"/data/DF_MIGR_FLOW/{TOTALS_KEY}?startPeriod={form}") == TOTALS
+    assert found(f"/data/DF_MIGR_FLOW/{TOTALS_KEY}?endPeriod={form}") == {k: v for k, v in TOTALS.items()
+                                                                          if k[3] == "2017"}

@@ -337,3 +337,10 @@ def test_an_unexpected_failure_is_500_and_leaks_nothing(service, client, monkeyp
     for leak in (b"hunter2", b"secret", b"Traceback", b"RuntimeError", b"line 42", b"<html"):
         assert leak not in response.data
     assert "Access-Control-Allow-Origin" in response.headers
+
+
+@pytest.mark.parametrize("path", [DATA, "/dataflow"])
+def test_head_answers_the_headers_of_get_without_a_body(service, path):
+    got, head = service.get(path), requests.head(service.url(path), timeout=30)
+    assert head.status_code == 200 and head.content == b""
+    assert head.headers["Content-Type"] == got.headers["Content-Type"] and head.headers["ETag"] == got.headers["ETag"]
