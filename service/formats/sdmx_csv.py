@@ -27,9 +27,10 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Callable, Iterable, Iterator
 
-from ..model.data import EMPTY, Observation, Series
+from ..model.data import EMPTY, Observation, ObservationColumns, Series
 from ..model.period import period_bounds
 from ..model.structure import DATASET, OBSERVATION, SERIES
+from .csv_columns import ColumnCells
 from .context import ALL_DIMENSIONS, TIME_PERIOD, WriteContext, dataset_parts
 
 MEDIA_TYPE_2 = "application/vnd.sdmx.data+csv;version=2.0.0"
@@ -42,6 +43,10 @@ ACTION_LETTERS = {"Information": "I", "Append": "A", "Replace": "R", "Delete": "
 CHUNK_LINES = 4000
 #: Distinct values whose text is remembered (counts repeat a lot).
 VALUE_TEXT_CACHE = 65536
+#: Distinct sets of series attributes whose cells are remembered.
+TEMPLATE_CACHE = 4096
+#: Series held in columns are written a column at a time from this many observations on (fewer go one by one).
+COLUMNS_FROM = 4
 
 
 def quote(text: str) -> str:
@@ -75,6 +80,19 @@ def formula_restored(text: str) -> str:
     return text
 
 
+#: What ``quote`` or ``formula_safe`` would act on, in texts joined each after a NUL.
+_NEEDS_CARE = ('"', ",", "\n", "\r", *("\x00" + c for c in (*FORMULA_START, "'")))
+
+
+def text_cells(texts: list[str]) -> list[str]:
+    """``quote(formula_safe(text))`` of each text: most need neither, which a few searches tell."""
+    joined = "\x00" + "\x00".join(texts)
+    for mark in _NEEDS_CARE:
+        if mark in joined:
+            return [quote(formula_safe(text)) for text in texts]
+    return texts
+
+
 def value_text(value: float | None) -> str:
     """OBS_VALUE as text: integers without a decimal point, others shortest round-trip, NaN for missing."""
     if value is None or value != value:
@@ -103,11 +121,24 @@ class _Cells:
         self.ctx = ctx
         self.mode = ctx.labels if ctx.labels in ("both", "name") else "id"
         self.cache: dict[tuple[str, str], str] = {}
+        self.key_caches: dict[tuple[str, ...], list[dict[str, str]]] = {}
 
     def name(self, comp_id: str, code: str) -> str:
         codelist = self.ctx.codelist_of(comp_id)
         item = codelist.by_id.get(code) if codelist is not None else None
         return (self.ctx.name(item.names) or "") if item is not None else ""
+
+    def key_cells(self, dims: tuple[str, ...], key: tuple[str, ...]) -> str:
+        """The cells of a key's codes, joined (remembered per dimension: keys share most codes)."""
+        caches = self.key_caches.get(dims)
+        if caches is None:
+            caches = self.key_caches[dims] = [{} for _ in dims]
+        found = list(map(dict.get, caches, key))
+        if None in found:
+            for i, (dim, code) in enumerate(zip(dims, key)):
+                if found[i] is None and i < len(caches):
+                    found[i] = caches[i][code] = self(dim, code, True)
+        return ",".join(found)
 
     def __call__(self, comp_id: str, value: str, coded: bool) -> str:
         if not coded:
@@ -170,9 +201,20 @@ def _write_part(series: Iterable[Series], ctx: WriteContext, version: int, *, wi
     lines: list[str] = [header] if with_header else []
     append = lines.append
     value_texts: dict[float | None, str] = {None: ""} if deleting else {}
+    # series whose observations come in columns are written a column at a time
+    columns = ColumnCells(attr_ids[:n_obs], obs_pos, coded_caches, blank, lambda a, v: cells(a, v, True),
+                          text_cells, value_text, value_texts, VALUE_TEXT_CACHE) if (
+        pivot_pos < 0 and not obs_key_col and not deleting and n_obs > 0) else None
+    extra_lines = 0  # lines beyond one in the items of ``lines``
+    templates: dict[tuple, list[str]] = {}  # series attributes -> the attribute cells of their lines
     for one in series:
-        values = {**ctx.dataset_attributes, **one.attributes}
-        template = [blank[i] if a in obs_pos else cells(a, values.get(a, ""), coded[a]) for i, a in enumerate(attr_ids)]
+        template = templates.get(tuple(one.attributes.items()))
+        if template is None:
+            values = {**ctx.dataset_attributes, **one.attributes}
+            template = [blank[i] if a in obs_pos else cells(a, values.get(a, ""), coded[a])
+                        for i, a in enumerate(attr_ids)]
+            if len(templates) < TEMPLATE_CACHE:
+                templates[tuple(one.attributes.items())] = template
         if not with_obs:
             tail = "," + ",".join(template) if attr_ids else ""
             if pivot_pos < 0:
@@ -186,6 +228,17 @@ def _write_part(series: Iterable[Series], ctx: WriteContext, version: int, *, wi
             prefix = _prefix(lead, one.key, dims, cells, series_key_col, obs_key_col)
         head = template[:n_obs]
         tail = "," + ",".join(template[n_obs:]) if n_obs < len(attr_ids) else ""
+        if columns is not None and one.observations.__class__ is ObservationColumns and \
+                len(one.observations) >= COLUMNS_FROM:
+            observations = one.observations
+            periods = list(map(period_text, observations.periods)) if normalized else observations.periods
+            append(columns.lines(observations, periods, prefix, head, tail))
+            extra_lines += len(observations) - 1
+            if len(lines) + extra_lines >= CHUNK_LINES:
+                yield "".join(lines).encode("utf-8")
+                lines.clear()
+                extra_lines = 0
+            continue
         for obs in one.observations:
             if pivot_pos >= 0:  # regrouped series: key = other dimensions + TIME_PERIOD
                 key = (*one.key[:pivot_pos], obs.time_period, *one.key[pivot_pos:-1])
@@ -218,9 +271,10 @@ def _write_part(series: Iterable[Series], ctx: WriteContext, version: int, *, wi
                         cell = cache[given] = cells(name, given, True)
                     row[i] = cell
             append(f"{start}{period},{text},{','.join(row)}{tail}\n")
-        if len(lines) >= CHUNK_LINES:
+        if len(lines) + extra_lines >= CHUNK_LINES:
             yield "".join(lines).encode("utf-8")
             lines.clear()
+            extra_lines = 0
     if lines:
         yield "".join(lines).encode("utf-8")
 
@@ -265,7 +319,7 @@ def _prefix(lead: str, key: tuple[str, ...], dims: tuple[str, ...], cells: _Cell
         parts.append(".".join(key) + ",")
     if obs_key_col:
         parts.append("\x00,")
-    parts.append(",".join(cells(d, code, True) for d, code in zip(dims, key)))
+    parts.append(cells.key_cells(dims, key))
     return "".join(parts) + ","
 
 

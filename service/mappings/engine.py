@@ -15,7 +15,7 @@ from dataclasses import dataclass, fields
 from types import MemberDescriptorType
 from typing import Any, Callable, Iterator, Mapping
 
-from ..model.data import Observation, Origin, Series
+from ..model.data import Origin, Series
 from ..model.report import Problem, Report
 from ..model.structure import OBSERVATION, Codelist, DataStructure, MaintainableRef
 from .labels import LabelIndex, Resolution, code_index
@@ -111,9 +111,9 @@ def _slot_filler(cls: type) -> Callable[..., Any]:
     """A constructor for a frozen slotted dataclass that fills its slots directly.
 
     A frozen dataclass sets every field through ``object.__setattr__``; for the
-    millions of observations of a long extract, filling the slots costs half as
-    much. The result is equal to ``cls(*values)``; this is for the four-field
-    Observation and Origin (any other class gets its own constructor back).
+    hundreds of thousands of series of a long extract, filling the slots costs
+    half as much. The result is equal to ``cls(*values)``; this is for the four-field
+    Series and Origin (any other class gets its own constructor back).
     """
     names = [f.name for f in fields(cls)]
     if len(names) != 4 or not all(isinstance(getattr(cls, n, None), MemberDescriptorType) for n in names):
@@ -131,8 +131,8 @@ def _slot_filler(cls: type) -> Callable[..., Any]:
     return make
 
 
-#: make_observation(time_period, value, attributes, origin), make_origin(file, sheet, row, column)
-make_observation = _slot_filler(Observation)
+#: make_series(key, observations, attributes, origin), make_origin(file, sheet, row, column)
+make_series = _slot_filler(Series)
 make_origin = _slot_filler(Origin)
 
 

@@ -18,10 +18,13 @@ import io
 import itertools
 from dataclasses import dataclass
 from datetime import date, datetime
+from operator import methodcaller
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Sequence
 
 HEAD_BYTES = 64 * 1024
+#: CSV read for the long layout this many bytes (and the rest of a line) at a time.
+BLOCK_BYTES = 64 * 1024
 #: XLSX files above this size are read in openpyxl's read-only mode (merged cells not filled).
 XLSX_READ_ONLY_BYTES = 8 * 1024 * 1024
 DELIMITERS = (",", ";", "\t", "|")
@@ -97,18 +100,19 @@ class TableSource:
         self._handle = self.path.open(encoding=self.encoding, newline="")
         return _csv_records(self._handle, self.delimiter or ",")
 
-    def byte_records(self) -> Iterator[tuple[int, list[bytes]]] | None:
-        """CSV records with undecoded cells, for readers that decode only the cells they use (None for XLSX).
+    def byte_blocks(self) -> Iterator[tuple[Sequence[int], list[list[bytes]]]] | None:
+        """CSV records with undecoded cells, a block at a time: (row numbers, records); None for XLSX.
 
-        The delimiter, quotes and line breaks are ASCII in both encodings read
-        here, so records split the same before decoding; a cell is decoded with
-        ``self.encoding`` (a UTF-8 BOM is dropped from the first line).
+        For readers that decode only the cells they use. The delimiter, quotes
+        and line breaks are ASCII in both encodings read here, so records split
+        the same before decoding; a cell is decoded with ``self.encoding`` (a
+        UTF-8 BOM is dropped from the first line).
         """
         if self.format != "csv":
             return None
         self.close()
         self._handle = self.path.open("rb")
-        return _byte_records(self._handle, (self.delimiter or ",").encode("ascii"), self.encoding or "utf-8")
+        return _byte_blocks(self._handle, (self.delimiter or ",").encode("ascii"), self.encoding or "utf-8")
 
     def close(self) -> None:
         handle, self._handle = getattr(self, "_handle", None), None
@@ -171,14 +175,47 @@ def _csv_records(handle, delimiter: str) -> Iterator[tuple[int, list[str]]]:
         yield number, line.split(delimiter) if line else []
 
 
-def _byte_records(handle, delimiter: bytes, encoding: str) -> Iterator[tuple[int, list[bytes]]]:
-    """Like ``_csv_records`` on bytes; a record with quotes is parsed by csv and its cells encoded back."""
+def _byte_blocks(handle, delimiter: bytes, encoding: str) -> Iterator[tuple[Sequence[int], list[list[bytes]]]]:
+    """Like ``_csv_records`` on bytes, in blocks; a record with quotes is parsed by csv and its cells encoded back.
+
+    The file is read a block of whole lines at a time; a block without quotes
+    is split into records all at once (CRLF, LF and a lone CR each end a
+    record; a blank line is one empty cell). From the first block that holds
+    a quote on, lines go one by one (and records are gathered into blocks).
+    """
+    number = 1
+    block = handle.read(BLOCK_BYTES)
+    if block.startswith(codecs.BOM_UTF8):
+        block = block[len(codecs.BOM_UTF8):]
+    split = methodcaller("split", delimiter)
+    while block:
+        if not block.endswith(b"\n"):
+            block += handle.readline()
+        if b'"' in block:
+            yield from record_blocks(_byte_lines(itertools.chain(io.BytesIO(block), handle), number, delimiter,
+                                                 encoding))
+            return
+        lines = block.splitlines()
+        yield range(number, number + len(lines)), list(map(split, lines))
+        number += len(lines)
+        block = handle.read(BLOCK_BYTES)
+
+
+def record_blocks(records: Iterator[tuple[int, list]], size: int = 1024) -> Iterator[tuple[list[int], list[list]]]:
+    """Numbered records gathered into blocks: (row numbers, records)."""
+    while True:
+        chunk = list(itertools.islice(records, size))
+        if not chunk:
+            return
+        yield [number for number, _ in chunk], [cells for _, cells in chunk]
+
+
+def _byte_lines(lines: Iterator[bytes], number: int, delimiter: bytes,
+                encoding: str) -> Iterator[tuple[int, list[bytes]]]:
+    """Numbered records from ``number`` on, line by line."""
     text_delimiter = delimiter.decode("ascii")
-    first = handle.readline()
-    if first.startswith(codecs.BOM_UTF8):
-        first = first[len(codecs.BOM_UTF8):]
-    number = 0
-    for line in itertools.chain([first] if first else [], handle):
+    number -= 1
+    for line in lines:
         number += 1
         if line.count(b"\r") > line.endswith(b"\r\n"):  # old Mac line ends: records split at CR too
             for record in csv.reader(io.StringIO(line.decode(encoding), newline=""), delimiter=text_delimiter):
@@ -186,7 +223,7 @@ def _byte_records(handle, delimiter: bytes, encoding: str) -> Iterator[tuple[int
                 number += 1
             number -= 1
         elif b'"' in line:
-            decoded = (chunk.decode(encoding) for chunk in itertools.chain([line], handle))
+            decoded = (chunk.decode(encoding) for chunk in itertools.chain([line], lines))
             record = next(csv.reader(decoded, delimiter=text_delimiter), [])
             yield number, [cell.encode(encoding) for cell in record]
         else:

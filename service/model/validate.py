@@ -21,16 +21,20 @@ byte is written or stored. Rules, each with its slug:
                              as it was sent in every format
 
 Checks are cached per distinct key, code and period, so a long stream costs
-little more than one dictionary lookup per observation.
+little more than one dictionary lookup per observation. A series whose
+observations are held in columns (``ObservationColumns``, from the converter
+of long files) is checked a column at a time when everything in it is
+already known good; otherwise it goes observation by observation, which
+reports what is wrong in the same words and order.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from typing import Iterable, Iterator, Mapping
+from typing import Iterable, Iterator, Mapping, Sequence
 
-from .data import Origin, Series
+from .data import NumberedTexts, ObservationColumns, Origin, Series
 from .period import period_matches_freq
 from .report import Problem, Report
 from .structure import OBSERVATION, SERIES, Codelist, ContentConstraint, DataStructure, MaintainableRef
@@ -80,6 +84,7 @@ class DataValidator:
         self.mandatory_series = tuple(a.id for a in structure.attributes_at(SERIES) if a.mandatory)
         self.flagged: set[tuple[str, str]] = set()  # (component, code) already reported
         self.keys_checked: set[tuple[str, ...]] = set()
+        self.good_key_codes: list[set[str]] = [set() for _ in self.dimension_ids]  # per dimension: codes passed
         self.good_periods: dict[str, set[str]] = {}  # FREQ -> periods known good
         self.good_obs_attrs: dict[str, set[str]] = {}  # attribute -> values known good
         self.good_series_attrs: set[tuple[str, str]] = set()
@@ -126,9 +131,15 @@ class DataValidator:
         good_periods = self.good_periods.setdefault(freq, set())
         good_attrs, text_attrs, max_text = self.good_obs_attrs, self.text_obs_attributes, self.max_text
         mandatory = self.mandatory_obs
+        observations = series.observations
+        if observations.__class__ is ObservationColumns and self.columns_clean(key, good_periods, observations):
+            self.observation_count += len(observations)
+            return
         seen = self.seen.get(key)
         if seen is None:
             seen = self.seen[key] = {}
+        elif seen.__class__ is not dict:
+            seen = self.seen[key] = seen.as_dict()
         self.observation_count += len(series.observations)
         for obs in series.observations:
             period = obs.time_period
@@ -167,6 +178,62 @@ class DataValidator:
             else:
                 seen[period] = obs.origin
 
+    def columns_clean(self, key: tuple[str, ...], good_periods: set[str], observations: ObservationColumns) -> bool:
+        """True when observations held in columns have nothing to report, which they then count as seen.
+
+        What the observation by observation check would pass, asked of whole
+        columns: the periods, values and attribute values already known good,
+        no period twice, no key seen before. Anything else (the first series
+        with a new code or period, say) goes the long way, which reports it.
+        """
+        periods = observations.periods
+        if key in self.seen or not good_periods.issuperset(periods) or len(set(periods)) != len(periods):
+            return False
+        values = observations.values
+        kinds = set(map(type, values))
+        if not kinds <= _FLOAT_OR_NONE:
+            return False
+        total = sum(filter(None, values))  # NaN or an infinity makes the total NaN or infinite
+        if total - total != 0:
+            return False
+        if NoneType in kinds:
+            at = -1
+            for _ in range(values.count(None)):
+                at = values.index(None, at + 1)
+                if observations.attribute(at, OBS_STATUS) not in MISSING_STATUSES:
+                    return False
+        shared = observations.attributes
+        distinct = [shared[0]] if shared and shared.count(shared[0]) == len(shared) else list(
+            dict(zip(map(id, shared), shared)).values())
+        good_attrs, text_attrs, max_text = self.good_obs_attrs, self.text_obs_attributes, self.max_text
+        for attrs in distinct:
+            for attr_id, text in attrs.items():
+                if attr_id in text_attrs:
+                    if text.__class__ is not str or not text.isprintable() or len(text) > max_text[attr_id]:
+                        return False
+                elif text not in good_attrs.get(attr_id, ()):
+                    return False
+        for attr_id, texts in observations.columns.items():
+            if attr_id in text_attrs and texts.__class__ is NumberedTexts:
+                if not texts.prefix.isprintable() or texts.longest() > max_text[attr_id]:
+                    return False
+            elif attr_id in text_attrs:
+                try:
+                    joined = "".join(texts)
+                except TypeError:  # not all text
+                    return False
+                if not joined.isprintable() or (len(joined) > max_text[attr_id]
+                                                and max(map(len, texts)) > max_text[attr_id]):
+                    return False
+            elif not good_attrs.get(attr_id, set()).issuperset(filter(None, texts)):
+                return False
+        for attr_id in self.mandatory_obs:
+            texts = observations.columns.get(attr_id)
+            if not (texts is not None and all(texts)) and not all(attrs.get(attr_id) for attrs in distinct):
+                return False
+        self.seen[key] = _FirstSeen(periods, observations.origins)
+        return True
+
     def check_missing(self, attrs: Mapping[str, str], where: Origin | None) -> None:
         status = attrs.get(OBS_STATUS)
         if status not in MISSING_STATUSES:
@@ -179,11 +246,14 @@ class DataValidator:
             self.problem("bad-key", f"series key {'.'.join(key)} has {len(key)} codes; {self.structure.ref.id} has "
                          f"{len(dims)} dimensions ({', '.join(dims)})", where, None, ".".join(key))
             return
-        for dim_id, code in zip(dims, key):
+        good = self.good_key_codes
+        if all(map(set.__contains__, good, key)):  # every code already passed
+            return
+        for dim_id, code, good_codes in zip(dims, key, good):
             if not code:
                 self.problem("missing-dimension", f"no code for dimension {dim_id}", where, dim_id)
-            else:
-                self.check_code(dim_id, code, where)
+            elif code not in good_codes and self.check_code(dim_id, code, where):
+                good_codes.add(code)
 
     def check_code(self, comp_id: str, code: str, where: Origin | None) -> bool:
         codes = self.codes.get(comp_id)
@@ -269,6 +339,22 @@ _FREQ_EXAMPLES = {"A": "YYYY or YYYY-A1", "S": "YYYY-S1 or YYYY-S2", "Q": "YYYY-
 
 
 _INFINITE = (math.inf, -math.inf)
+NoneType = type(None)
+_FLOAT_OR_NONE = frozenset({float, NoneType})
+
+
+class _FirstSeen:
+    """The periods of a series checked in columns, and where each was: a period -> origin dict when asked."""
+
+    __slots__ = ("periods", "origins")
+
+    def __init__(self, periods: Sequence[str], origins: Sequence[Origin | None] | None):
+        self.periods, self.origins = periods, origins
+
+    def as_dict(self) -> dict[str, Origin | None]:
+        if self.origins is None:
+            return dict.fromkeys(self.periods)
+        return dict(zip(self.periods, self.origins))
 
 
 def _is_number(value: object) -> bool:

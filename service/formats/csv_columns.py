@@ -1,0 +1,181 @@
+"""SDMX-CSV cells of series whose observations are held in columns (``model.data.ObservationColumns``).
+
+The SDMX-CSV writer asks ``ColumnCells.lines`` for the lines of a series
+held in columns, made a column at a time: the series' cells, and every
+field that is the same on every line (an attribute the observations share,
+or none has), are the fixed texts of a line; TIME_PERIOD, OBS_VALUE, the
+attributes that vary, and the numbers of NumberedTexts (the SOURCE_LABEL of
+a row: its prefix is fixed text) go between them. The cells are those the
+writer makes an observation at a time: same caches, same quoting. No I/O
+here.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Callable, Iterable, Mapping
+
+from ..model.data import NumberedTexts, ObservationColumns
+
+#: Distinct sets of shared observation attributes whose cells are remembered.
+SHARED_CACHE = 1024
+
+
+class ColumnCells:
+    """Fields of the lines of column-held series, for one layout of the writer.
+
+    ``attr_ids`` are the attributes of the fields after OBS_VALUE, ``observed``
+    those attached to observations (the others are the series' ``head``
+    cells); ``caches`` holds a cache of cells per coded attribute (None for
+    text), ``blanks`` the cell of an absent value; ``cell(attr_id, value)``
+    makes a coded cell, ``text_cells(texts)`` quotes texts, ``value_text``
+    writes a value, and ``value_texts`` is the writer's cache of them.
+    """
+
+    def __init__(self, attr_ids: list[str], observed: Iterable[str], caches: list[dict[str, str] | None],
+                 blanks: list[str], cell: Callable[[str, str], str], text_cells: Callable[[list[str]], list[str]],
+                 value_text: Callable[[float | None], str], value_texts: dict[float | None, str],
+                 value_text_cache: int):
+        observed = set(observed)
+        self.positions = [(i, a, a in observed, caches[i], blanks[i]) for i, a in enumerate(attr_ids)]
+        self.cell, self.text_cells = cell, text_cells
+        self.value_text, self.value_texts, self.value_text_cache = value_text, value_texts, value_text_cache
+        self.series_cells = not all(observed_ for _, _, observed_, _, _ in self.positions)
+        self.shared: dict[int, tuple[Mapping[str, str], dict[str, str]]] = {}
+        self.forms: dict[tuple, tuple[Mapping[str, str], str, list[str]]] = {}
+
+    def lines(self, observations: ObservationColumns, periods: list[str], prefix: str, head: list[str],
+              tail: str) -> str:
+        """Every line of a series: ``prefix``, TIME_PERIOD, OBS_VALUE, the observation cells, ``tail``."""
+        gaps, variables = self.fields(observations, head)
+        # [prefix, period, ",", value, gap, variable, ..., gap + tail] for each line, the texts that vary
+        # put in place a column at a time
+        gaps[-1] += tail + "\n"
+        line = [prefix, None, ",", None]
+        for gap in gaps:
+            line += (gap, None)
+        line.pop()
+        step = len(line)
+        parts = line * len(periods)
+        parts[1::step] = periods
+        parts[3::step] = self.values(observations.values)
+        for at, texts in enumerate(variables):
+            parts[5 + 2 * at::step] = texts
+        return "".join(parts)
+
+    def fields(self, observations: ObservationColumns, head: list[str]) -> tuple[list[str], list[Iterable[str]]]:
+        """The texts between the attribute fields that vary (the first after OBS_VALUE), and their cells."""
+        shared, columns = observations.attributes, observations.columns
+        uniform = bool(shared) and shared.count(shared[0]) == len(shared)
+        if uniform and all(texts.__class__ is NumberedTexts for texts in columns.values()):
+            # the usual series: one set of shared attributes, the row numbers: the gaps are remembered
+            known = (id(shared[0]), tuple((name, texts.prefix) for name, texts in columns.items()),
+                     tuple(head) if self.series_cells else ())
+            held = self.forms.get(known)
+            if held is None or held[0] is not shared[0]:
+                gaps, variables, numbered = self.make_fields(observations, head, uniform)
+                if len(numbered) != len(variables):
+                    return gaps, variables
+                if len(self.forms) >= SHARED_CACHE:
+                    self.forms.clear()
+                held = self.forms[known] = (shared[0], gaps, numbered)
+            return list(held[1]), [map(str, columns[name].numbers) for name in held[2]]
+        gaps, variables, _ = self.make_fields(observations, head, uniform)
+        return gaps, variables
+
+    def make_fields(self, observations: ObservationColumns, head: list[str],
+                    uniform: bool) -> tuple[list[str], list[Iterable[str]], list[str]]:
+        """(gaps, cells, the attributes whose cells are the numbers of NumberedTexts)."""
+        gaps = [""]
+        variables: list[Iterable[str]] = []
+        numbered: list[str] = []
+        shared = observations.attributes
+        for i, attr_id, observed, cache, blank in self.positions:
+            if not observed:
+                gaps[-1] += "," + head[i]
+                continue
+            texts = observations.columns.get(attr_id)
+            if texts.__class__ is NumberedTexts and cache is None:
+                if self.numbered_safe(texts):
+                    gaps[-1] += "," + texts.prefix
+                    gaps.append("")
+                    variables.append(map(str, texts.numbers))
+                    numbered.append(attr_id)
+                    continue
+                texts = list(texts)
+            if texts is not None and not any(texts):
+                texts = None
+            if uniform and texts is None:
+                gaps[-1] += "," + self.shared_cell(shared[0], attr_id, cache, blank)
+                continue
+            gaps[-1] += ","
+            gaps.append("")
+            variables.append(self.attribute(observations, attr_id, texts, uniform, cache, blank))
+        return gaps, variables, numbered
+
+    def numbered_safe(self, texts: NumberedTexts) -> bool:
+        """Whether prefix and number are written as they are (no quotes, nothing like a formula)."""
+        if not texts.prefix and texts.numbers and min(texts.numbers) < 0:
+            return False
+        sample = texts.prefix + "0"
+        return self.text_cells([sample]) == [sample]
+
+    def values(self, values: list[float | None]) -> list[str]:
+        known = self.value_texts
+        texts = list(map(known.get, values))
+        if None in texts:
+            fresh = {value: self.value_text(value) for value in set(values).difference(known)}
+            for value in itertools.islice(fresh, max(self.value_text_cache - len(known), 0)):
+                if value == value:
+                    known[value] = fresh[value]
+            texts = list(map(known.get, values))
+            at = -1
+            for _ in range(texts.count(None)):  # NaN, or the cache is full
+                at = texts.index(None, at + 1)
+                texts[at] = fresh[values[at]]
+        return texts
+
+    def shared_cell(self, attrs: Mapping[str, str], attr_id: str, cache: dict[str, str] | None, blank: str) -> str:
+        """The cell of ``attr_id`` for observations sharing ``attrs`` (remembered per set of attributes)."""
+        held = self.shared.get(id(attrs))
+        if held is None or held[0] is not attrs:
+            if len(self.shared) >= SHARED_CACHE:
+                self.shared.clear()
+            held = self.shared[id(attrs)] = (attrs, {})
+        found = held[1].get(attr_id)
+        if found is None:
+            found = held[1][attr_id] = self.one_cell(attr_id, attrs.get(attr_id) or "", cache, blank)
+        return found
+
+    def one_cell(self, attr_id: str, value: str, cache: dict[str, str] | None, blank: str) -> str:
+        if not value:
+            return blank
+        if cache is None:
+            return self.text_cells([value])[0]
+        hit = cache.get(value)
+        if hit is None:
+            hit = cache[value] = self.cell(attr_id, value)
+        return hit
+
+    def attribute(self, observations: ObservationColumns, attr_id: str, texts: list[str] | None, uniform: bool,
+                  cache: dict[str, str] | None, blank: str) -> list[str]:
+        """The cells of one observation attribute that varies from line to line."""
+        shared = observations.attributes
+        if texts is not None and all(texts):
+            given = texts
+        elif uniform:
+            value = shared[0].get(attr_id) or ""
+            given = [text or value for text in texts] if value else texts
+        else:
+            by_id = {key: attrs.get(attr_id) or "" for key, attrs in dict(zip(map(id, shared), shared)).items()}
+            given = list(map(by_id.__getitem__, map(id, shared)))
+            if texts is not None:
+                given = [text or value for text, value in zip(texts, given)]
+        if cache is None:
+            return self.text_cells(given)
+        found = list(map(cache.get, given))
+        if None in found:
+            for value in set(given).difference(cache):
+                cache[value] = self.one_cell(attr_id, value, cache, blank) if value else blank
+            found = list(map(cache.__getitem__, given))
+        return found

@@ -1,0 +1,426 @@
+"""Rows of a long file -> series whose observations are held column by column.
+
+``LongRows.series`` reads the data rows under the header. Consecutive rows
+with the same key cells form a run; a run is converted all at once when
+nothing in it needs a word in the report: its periods and value cells are
+already known or read cleanly, its attribute labels resolve, its series
+attributes agree. A run is then a handful of list operations, not a dozen
+function calls per row. Any other run goes row by row (``row``), exactly as
+the careful path always reads: problems in row order, a row with a bad value
+or period dropped, a series starting at its first row that is kept. Either
+way a series comes out as one ObservationColumns with RowOrigins, and rows
+with the same key form one series as long as they follow one another.
+"""
+
+from __future__ import annotations
+
+import itertools
+from itertools import compress, islice
+from operator import itemgetter, ne
+from typing import Any, Callable, Iterator, Sequence
+
+from ..model.data import NumberedTexts, ObservationColumns, Origin, RowOrigins, Series
+from ..model.report import Report
+from .checks import Checks
+from .engine import (
+    OBS_VALUE,
+    SOURCE_LABEL,
+    TIME_PERIOD,
+    Components,
+    fixed_codes,
+    label_problem,
+    make_origin,
+    make_series,
+    problem_at,
+    source_label_prefix,
+    value_parser,
+)
+from .load import MappingSpec
+from .sources import TableSource, column_letter
+from .values import OBS_STATUS, BadValue
+
+PROGRESS_EVERY = 100_000
+#: Distinct value cells whose reading (value, attributes) is remembered.
+VALUE_CACHE = 65536
+#: Distinct texts of a text attribute column whose decoded form is remembered.
+TEXT_CACHE = 4096
+
+
+def _getter(indexes: list[int]) -> Callable[[list], Any]:
+    """itemgetter of the indexes: a tuple for several, the cell for one, () for none."""
+    return itemgetter(*indexes) if indexes else (lambda cells: ())
+
+
+class LongRows:
+    """The state of one long read: the mapped columns, caches, and the series being built."""
+
+    def __init__(self, spec: MappingSpec, source: TableSource, structure, report: Report, columns: dict,
+                 binary: bool, progress: Callable[[int], None] | None):
+        self.report, self.source, self.binary, self.progress = report, source, binary, progress
+        encoding = source.encoding or "utf-8"
+        self.text_of: Callable[[Any], str] = (lambda cell: cell.decode(encoding)) if binary else (lambda cell: cell)
+        self.empty: Any = b"" if binary else ""
+        components = Components(structure)
+        fixed = fixed_codes(spec)
+        dims = components.dimensions
+        self.key_columns = [columns[d] for d in dims if d in columns]
+        self.dim_slots = [dims.index(c.component) for c in self.key_columns]
+        self.base_key = [fixed.get(d, "") for d in dims]
+        self.period_column = columns.get(TIME_PERIOD)
+        self.period_index = self.period_column.index if self.period_column is not None else -1
+        self.fixed_period = fixed.get(TIME_PERIOD, "")
+        self.value_index = columns[OBS_VALUE].index
+        self.value_letter = column_letter(self.value_index)
+        self.series_columns = [c for c in columns.values() if c.component in components.series_attributes]
+        self.get_series_raw = _getter([c.index for c in self.series_columns])
+        obs_columns = [c for c in columns.values() if c.component in components.obs_attributes]
+        self.obs_text = [(c.component, c.index) for c in obs_columns if c.resolver is None and c.pattern is None]
+        self.obs_coded = [c for c in obs_columns if c.resolver is not None or c.pattern is not None]
+        self.series_fixed = components.series_attrs(fixed)
+        self.obs_fixed = components.obs_attrs(fixed)
+        self.width = max(c.index for c in columns.values()) + 1
+        self.parse = value_parser(spec).parse
+        self.checks = Checks(spec.data.get("checks") or [], structure)
+        self.with_label = spec.data.get("source_label", True)
+        self.label_prefix = source_label_prefix(source) + self.value_letter
+        #: the per-observation attribute columns, in the order they override the shared attributes (then
+        #: SOURCE_LABEL, the value's place)
+        self.column_order = [c for c, _ in self.obs_text] + [c.component for c in self.obs_coded]
+        self.key_cache: dict[Any, tuple[str, ...]] = {}
+        self.key_indexes = [c.index for c in self.key_columns]
+        self.series_indexes = [c.index for c in self.series_columns]
+        self.series_attr_cache: dict[Any, dict[str, str]] = {}
+        self.cell_caches: list[dict[Any, tuple[str | None, Any]]] = [{} for _ in self.key_columns]
+        self.period_cache: dict[Any, str] = {}
+        self.value_cache: dict[Any, tuple[float | None, dict[str, str]]] = {}
+        self.text_caches: dict[str, dict[Any, str]] = {c: {} for c, _ in self.obs_text}
+        self.code_caches: dict[str, dict[Any, str]] = {c.component: {} for c in self.obs_coded}
+        self.shared_attrs: dict[tuple, dict[str, str]] = {}
+        self.normal = self.attrs_of({OBS_STATUS: "A"})
+        self.next_progress = PROGRESS_EVERY
+        # the series being built
+        self.key: tuple[str, ...] | None = None
+        self.attrs: dict[str, str] = {}
+        self.series_raw: Any = None
+        self.periods: list[str] = []
+        self.values: list[float | None] = []
+        self.bases: list[dict[str, str]] = []
+        self.rows: list[int] = []
+        self.columns: dict[str, list[str]] = {}
+
+    # -- the stream ------------------------------------------------------
+    def series(self, blocks: Iterator[tuple[Sequence[int], list[list]]]) -> Iterator[Series]:
+        """The series of blocks of (row numbers, rows of cells), in the order their rows come."""
+        width, key_indexes = self.width, self.key_indexes
+        for numbers, rows in blocks:
+            if not rows:
+                continue
+            if min(map(len, rows)) < width:
+                numbers, rows = self.complete(numbers, rows)
+                if not rows:
+                    continue
+            columns = list(zip(*rows))  # the block a column at a time (every row has ``width`` cells or more)
+            if len(key_indexes) == 1:
+                raws: Sequence = columns[key_indexes[0]]
+            else:
+                raws = list(zip(*[columns[i] for i in key_indexes])) if key_indexes else [()] * len(rows)
+            # where the key cells change (sorted extracts repeat them row after row)
+            ends = [*compress(range(1, len(raws)), map(ne, islice(raws, 1, None), raws)), len(raws)]
+            start = 0
+            for end in ends:
+                yield from self.run(numbers, rows, columns, start, end, raws[start])
+                start = end
+            if self.progress is not None and numbers[-1] >= self.next_progress:
+                self.progress(numbers[-1])
+                self.next_progress = (numbers[-1] // PROGRESS_EVERY + 1) * PROGRESS_EVERY
+        if self.key is not None:
+            yield self.finish()
+        if self.checks:
+            self.checks.finish(self.report)
+
+    def complete(self, numbers: Sequence[int], rows: list[list]) -> tuple[list[int], list[list]]:
+        """The rows without blank ones, short ones filled with empty cells."""
+        width, pad = self.width, self.empty
+        kept_numbers, kept = [], []
+        for number, cells in zip(numbers, rows):
+            if len(cells) < width:
+                if not any(c.strip() for c in cells):
+                    continue
+                cells = cells + [pad] * (width - len(cells))
+            kept_numbers.append(number)
+            kept.append(cells)
+        return kept_numbers, kept
+
+    def run(self, numbers: Sequence[int], rows: list[list], columns: list[tuple], start: int, end: int,
+            raw: Any) -> Iterator[Series]:
+        """Rows ``start`` to ``end`` of a block, consecutive rows with the same key cells ``raw``."""
+        key = self.key_cache.get(raw)
+        if key is None:
+            key = self.resolve_key(numbers[start], raw)
+            if key is None:  # every row says so, as it comes
+                for i in range(start, end):
+                    if i > start:
+                        self.resolve_key(numbers[i], raw)
+                    self.row(numbers[i], rows[i], None)
+                return
+            self.key_cache[raw] = key
+        batch = self.batch(numbers[start:end], columns, start, end, key)
+        if batch is not None:
+            if key != self.key:
+                if self.key is not None:
+                    yield self.finish()
+                self.start(key, numbers[start], rows[start], batch)
+            else:
+                self.extend(*batch)
+            return
+        for i in range(start, end):
+            done = self.row(numbers[i], rows[i], key)
+            if done is not None:
+                yield done
+
+    # -- a run at once ---------------------------------------------------
+    def batch(self, numbers: Sequence[int], columns: list[tuple], start: int, end: int,
+              key: tuple[str, ...]) -> tuple | None:
+        """(periods, values, shared attributes, rows, columns) of a run, or None when a row needs a word."""
+        try:
+            return self._batch(numbers, columns, start, end, key)
+        except UnicodeDecodeError:
+            return None  # row by row, so that the error stops the read at its row
+
+    def _batch(self, row_nos: Sequence[int], block: list[tuple], start: int, end: int,
+               key: tuple[str, ...]) -> tuple | None:
+        n = end - start
+        if self.series_indexes:
+            if len(self.series_indexes) == 1:
+                series_raws = set(block[self.series_indexes[0]][start:end])
+            else:
+                series_raws = set(zip(*[block[i][start:end] for i in self.series_indexes]))
+            if len(series_raws) != 1 or (key == self.key and self.series_raw not in series_raws):
+                return None
+        if self.period_index >= 0:
+            cache = self.period_cache
+            raw = block[self.period_index][start:end]
+            periods = list(map(cache.get, raw))
+            if None in periods:
+                for text in set(raw).difference(cache):
+                    period, _ = self.period_column.code(self.text_of(text))
+                    if period is None:
+                        return None
+                    cache[text] = period
+                periods = list(map(cache.__getitem__, raw))
+        else:
+            periods = [self.fixed_period] * n
+        raw = block[self.value_index][start:end]
+        joined = self.empty.join(raw)
+        if all(raw) and joined.isdigit() and (self.binary or joined.isascii()):
+            values, bases = list(map(float, raw)), [self.normal] * n
+        else:
+            read = self.values_of(raw)
+            if read is None:
+                return None
+            values, bases = read
+        columns: dict[str, list[str]] = {}
+        for component, index in self.obs_text:
+            raw = block[index][start:end]
+            if any(raw):
+                columns[component] = self.texts_of(component, raw)
+        for column in self.obs_coded:
+            codes = self.codes_of(column, block[column.index][start:end])
+            if codes is None:
+                return None
+            if any(codes):
+                columns[column.component] = codes
+        if self.checks:
+            name, sheet, letter = self.source.name, self.source.sheet, self.value_letter
+            for period, value, row_no in zip(periods, values, row_nos):
+                self.checks.observe(key, period, value, Origin(name, sheet, row_no, letter))
+        return periods, values, bases, list(row_nos), columns
+
+    def values_of(self, raw: list) -> tuple[list, list] | None:
+        """Values and shared attributes of value cells, not all plain digits; None for a cell that is no value."""
+        cache = self.value_cache
+        hits = list(map(cache.get, raw))
+        if None in hits:
+            binary, normal = self.binary, self.normal
+            found = {}
+            for cell in set(raw).difference(cache):
+                if cell.isdigit() and (binary or cell.isascii()):
+                    found[cell] = (float(cell), normal)
+                    continue
+                try:
+                    value, value_attrs = self.parse(self.text_of(cell))
+                except BadValue:
+                    return None
+                found[cell] = (value, self.attrs_of(value_attrs))
+            hits = [hit or found[cell] for hit, cell in zip(hits, raw)]
+            for cell in itertools.islice(found, max(VALUE_CACHE - len(cache), 0)):
+                cache[cell] = found[cell]
+        return list(map(itemgetter(0), hits)), list(map(itemgetter(1), hits))
+
+    def texts_of(self, component: str, raw: list) -> list[str]:
+        cache, text_of = self.text_caches[component], self.text_of
+        out = []
+        for cell in raw:
+            if not cell:
+                out.append("")
+                continue
+            text = cache.get(cell)
+            if text is None:
+                text = text_of(cell).strip()
+                if len(cache) < TEXT_CACHE:
+                    cache[cell] = text
+            out.append(text)
+        return out
+
+    def codes_of(self, column, raw: list) -> list[str] | None:
+        cache = self.code_caches[column.component]
+        codes = list(map(cache.get, raw))
+        if None in codes:
+            for cell in set(raw).difference(cache):
+                text = self.text_of(cell).strip()
+                code = column.code(text)[0] if text else ""
+                if code is None:
+                    return None
+                cache[cell] = code
+            codes = list(map(cache.__getitem__, raw))
+        return codes
+
+    def attrs_of(self, value_attrs) -> dict[str, str]:
+        """The table's observation attributes with those of a value, one shared dictionary per distinct set."""
+        attrs = {**self.obs_fixed, **value_attrs}
+        return self.shared_attrs.setdefault(tuple(attrs.items()), attrs)
+
+    # -- row by row ------------------------------------------------------
+    def resolve_key(self, row_no: int, raw: Any) -> tuple[str, ...] | None:
+        texts = raw if isinstance(raw, tuple) else (raw,)
+        key = list(self.base_key)
+        ok = True
+        for slot, column, cache, text in zip(self.dim_slots, self.key_columns, self.cell_caches, texts):
+            found = cache.get(text)
+            if found is None:
+                found = cache[text] = column.code(self.text_of(text))
+            code, why = found
+            if code is None:
+                self.fail(row_no, column, self.text_of(text), why)
+                ok = False
+            else:
+                key[slot] = code
+        return tuple(key) if ok else None
+
+    def row(self, row_no: int, cells: list, key: tuple[str, ...] | None) -> Series | None:
+        """One row read carefully; the series it ends, if it starts another."""
+        text_of = self.text_of
+        if self.period_index >= 0:
+            text = cells[self.period_index]
+            period = self.period_cache.get(text)
+            if period is None:
+                period, why = self.period_column.code(text_of(text))
+                if period is None:
+                    self.fail(row_no, self.period_column, text_of(text), why)
+                    return None
+                self.period_cache[text] = period
+        else:
+            period = self.fixed_period
+        text = cells[self.value_index]
+        if text.isdigit() and (self.binary or text.isascii()):
+            value, base = float(text), self.normal
+        else:
+            text = text_of(text)
+            try:
+                value, value_attrs = self.parse(text)
+            except BadValue as exc:
+                problem_at(self.report, "bad-value", str(exc), self.source, row_no, self.value_letter, text.strip(),
+                           expected=exc.expected)
+                return None
+            base = self.attrs_of(value_attrs)
+        if key is None:
+            return None
+        columns = {}
+        for component, index in self.obs_text:
+            if cells[index]:
+                columns[component] = [text_of(cells[index]).strip()]
+        if self.obs_coded:
+            columns.update((k, [v]) for k, v in self.attrs_at(self.obs_coded, cells, row_no).items())
+        done = None
+        if key != self.key:
+            if self.key is not None:
+                done = self.finish()
+            self.start(key, row_no, cells)
+        elif self.series_columns and self.get_series_raw(cells) != self.series_raw:
+            for name, text in self.attrs_at(self.series_columns, cells, row_no).items():
+                if self.attrs.setdefault(name, text) != text:
+                    problem_at(self.report, "attribute-conflict", f"{name} {text!r} differs from "
+                               f"{self.attrs[name]!r} earlier in the same series", self.source, row_no, None, text)
+        self.extend([period], [value], [base], [row_no], columns)
+        if self.checks:
+            self.checks.observe(key, period, value, Origin(self.source.name, self.source.sheet, row_no,
+                                                           self.value_letter))
+        return done
+
+    def attrs_at(self, columns: list, cells: list, row_no: int) -> dict[str, str]:
+        out = {}
+        for column in columns:
+            text = self.text_of(cells[column.index]).strip()
+            if not text:
+                continue
+            code, why = column.code(text)
+            if code is None:
+                self.fail(row_no, column, text, why)
+            else:
+                out[column.component] = code
+        return out
+
+    def fail(self, row_no: int, column, text: str, why: Any) -> None:
+        if isinstance(why, str):
+            problem_at(self.report, "bad-code", why, self.source, row_no, column_letter(column.index), text)
+        else:
+            label_problem(self.report, why, self.source, row_no, column_letter(column.index), text)
+
+    # -- the series being built ------------------------------------------
+    def start(self, key: tuple[str, ...], row_no: int, cells: list, batch: tuple | None = None) -> None:
+        """A new series from the row ``cells`` on, with the observations of ``batch`` if given."""
+        self.key = key
+        self.series_raw = raw = self.get_series_raw(cells)
+        attrs = self.series_attr_cache.get(raw)
+        if attrs is None:
+            errors = self.report.error_count
+            attrs = {**self.series_fixed, **self.attrs_at(self.series_columns, cells, row_no)}
+            if self.report.error_count == errors and len(self.series_attr_cache) < TEXT_CACHE:
+                self.series_attr_cache[raw] = attrs
+        self.attrs = dict(attrs)
+        if batch is None:
+            self.periods, self.values, self.bases, self.rows, self.columns = [], [], [], [], {}
+        else:
+            self.periods, self.values, self.bases, self.rows, self.columns = batch
+
+    def extend(self, periods: list, values: list, bases: list, rows: list, columns: dict[str, list[str]]) -> None:
+        held = len(self.periods)
+        for name, texts in columns.items():
+            mine = self.columns.get(name)
+            if mine is None:
+                self.columns[name] = [""] * held + texts
+            else:
+                mine += texts
+        if len(columns) < len(self.columns):
+            blank = [""] * len(periods)
+            for name, mine in self.columns.items():
+                if name not in columns:
+                    mine += blank
+        self.periods += periods
+        self.values += values
+        self.bases += bases
+        self.rows += rows
+
+    def finish(self) -> Series:
+        rows = self.rows
+        if rows[-1] - rows[0] == len(rows) - 1:  # rows only go forward: these are consecutive
+            rows = range(rows[0], rows[-1] + 1)
+        name, sheet, letter = self.source.name, self.source.sheet, self.value_letter
+        held = self.columns
+        columns: dict[str, Sequence[str]] = {attr: held[attr] for attr in self.column_order if attr in held} \
+            if held else {}
+        if self.with_label:
+            columns[SOURCE_LABEL] = NumberedTexts(self.label_prefix, rows)
+        observations = ObservationColumns(self.periods, self.values, self.bases, columns,
+                                          RowOrigins(name, sheet, letter, rows))
+        return make_series(self.key, observations, self.attrs, make_origin(name, sheet, rows[0], letter))
