@@ -276,9 +276,6 @@ def test_sdmx_csv_options_in_the_accept_header(get, accept):
         assert first["OBS_KEY"] == f"{first['SERIES_KEY']}.{first['TIME_PERIOD']}"
 
 
-@pytest.mark.xfail(strict=True, reason="the SDMX-CSV writer heads labelled columns with the bare id (labels=both) "
-                                       "and '<id> name' (labels=name); the field guides head them 'ID: Name' and "
-                                       "'Name' (examples 4 to 6 of the 2.0 guide, 2 and 3 of the 1.0 guide)")
 @pytest.mark.parametrize("accept", [a for a in CSV_OPTIONS if "labels" in a])
 def test_sdmx_csv_labelled_column_headers_follow_the_field_guides(get, accept):
     _, labels, rows = _csv_answer(get, accept)

@@ -98,6 +98,9 @@ class Utf8Checked(io.RawIOBase):
         return n
 
 
+_ID = re.compile(r"^[A-Za-z0-9_@$\-]+$")
+
+
 class _Header:
     """The header row: column names, the lead columns, and per structure the component columns."""
 
@@ -117,13 +120,16 @@ class _Header:
                             f"{names[0] if names else 'nothing'!r}", row=1, column=names[0] if names else None)
         self.names = names
         self.version = 2 if names[0] == "STRUCTURE" else 1
+        # labels=name (STRUCTURE_NAME present): a coded component's column is followed by one
+        # headed by the component's name; which those are is known per structure (_Layout).
+        self.name_mode = "STRUCTURE_NAME" in names
         seen: dict[str, int] = {}
         for position, name in enumerate(names):
             if not name:
                 raise ReadError(f"column {position + 1} has no name in the header", row=1)
-            if name in seen:
+            if name in seen and not (self.name_mode and not _ID.match(name)):
                 raise ReadError(f"column {name} appears twice", row=1, column=name)
-            seen[name] = position
+            seen.setdefault(name, position)
         self.position = seen
         if self.version == 2 and "STRUCTURE_ID" not in seen:
             raise ReadError("no STRUCTURE_ID column", row=1)
@@ -146,9 +152,15 @@ class _Layout:
 
     def __init__(self, header: _Header, dsd: DataStructure, row: int):
         pos = header.position
-        columns = {n: p for n, p in pos.items() if p not in header.ignored}
         time_id = dsd.time_dimension.id if dsd.time_dimension else TIME_PERIOD
         measure = dsd.measure.id if dsd.measure else "OBS_VALUE"
+        ignored = set(header.ignored)
+        if header.name_mode:
+            ids = {*dsd.dimension_ids, time_id, measure, *dsd.attribute_by_id}
+            coded_ids = {c.id for c in (*dsd.dimensions, *dsd.attributes) if c.representation.codelist is not None}
+            names = header.names
+            ignored |= {p for p in range(1, len(names)) if names[p - 1] in coded_ids and names[p] not in ids}
+        columns = {n: p for n, p in pos.items() if p not in ignored}
         for dim in (*dsd.dimension_ids, time_id):
             if dim not in columns:
                 raise ReadError(f"no column for dimension {dim} of {dsd.ref}", row=row, column=dim)

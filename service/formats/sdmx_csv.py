@@ -207,14 +207,17 @@ def _write_part(series: Iterable[Series], ctx: WriteContext, version: int, *, wi
         pivot_pos < 0 and not obs_key_col and not deleting and n_obs > 0) else None
     extra_lines = 0  # lines beyond one in the items of ``lines``
     templates: dict[tuple, list[str]] = {}  # series attributes -> the attribute cells of their lines
+    last_attributes, last_template = None, None  # consecutive series often share their attributes
     for one in series:
-        template = templates.get(tuple(one.attributes.items()))
+        template = last_template if one.attributes is last_attributes else templates.get(
+            tuple(one.attributes.items()))
         if template is None:
             values = {**ctx.dataset_attributes, **one.attributes}
             template = [blank[i] if a in obs_pos else cells(a, values.get(a, ""), coded[a])
                         for i, a in enumerate(attr_ids)]
             if len(templates) < TEMPLATE_CACHE:
                 templates[tuple(one.attributes.items())] = template
+        last_attributes, last_template = one.attributes, template
         if not with_obs:
             tail = "," + ",".join(template) if attr_ids else ""
             if pivot_pos < 0:
@@ -281,8 +284,15 @@ def _write_part(series: Iterable[Series], ctx: WriteContext, version: int, *, wi
 
 def _header(ctx: WriteContext, version: int, dims: tuple[str, ...], with_obs: bool, attrs: list,
             coded: dict[str, bool], name_cols: bool, series_key_col: bool, obs_key_col: bool) -> str:
+    mode = ctx.labels
+
     def col(comp_id: str) -> str:
-        return f"{comp_id},{comp_id} name" if name_cols and coded.get(comp_id) else comp_id
+        # The field guides: labels=both heads a column "ID: Name"; labels=name adds, after a
+        # coded component's column, one headed by the component's name.
+        name = ctx.name(ctx.component_names.get(comp_id, {}))
+        if mode == "both":
+            return quote(f"{comp_id}: {name}") if name else comp_id
+        return f"{comp_id},{quote(name or comp_id + ' name')}" if name_cols and coded.get(comp_id) else comp_id
 
     header: list[str] = []
     if version == 2:
