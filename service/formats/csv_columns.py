@@ -13,6 +13,7 @@ here.
 from __future__ import annotations
 
 import itertools
+from operator import methodcaller
 from typing import Callable, Iterable, Mapping
 
 from ..model.data import NumberedTexts, ObservationColumns
@@ -90,6 +91,7 @@ class ColumnCells:
         variables: list[Iterable[str]] = []
         numbered: list[str] = []
         shared = observations.attributes
+        distinct = [shared[0]] if uniform else list(dict(zip(map(id, shared), shared)).values())
         for i, attr_id, observed, cache, blank in self.positions:
             if not observed:
                 gaps[-1] += "," + head[i]
@@ -105,8 +107,9 @@ class ColumnCells:
                 texts = list(texts)
             if texts is not None and not any(texts):
                 texts = None
-            if uniform and texts is None:
-                gaps[-1] += "," + self.shared_cell(shared[0], attr_id, cache, blank)
+            if texts is None and (uniform or all(attrs.get(attr_id) == distinct[0].get(attr_id)
+                                                 for attrs in distinct)):  # the same on every line
+                gaps[-1] += "," + self.shared_cell(distinct[0], attr_id, cache, blank)
                 continue
             gaps[-1] += ","
             gaps.append("")
@@ -167,8 +170,7 @@ class ColumnCells:
             value = shared[0].get(attr_id) or ""
             given = [text or value for text in texts] if value else texts
         else:
-            by_id = {key: attrs.get(attr_id) or "" for key, attrs in dict(zip(map(id, shared), shared)).items()}
-            given = list(map(by_id.__getitem__, map(id, shared)))
+            given = list(map(methodcaller("get", attr_id, ""), shared))
             if texts is not None:
                 given = [text or value for text, value in zip(texts, given)]
         if cache is None:

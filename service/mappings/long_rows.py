@@ -14,7 +14,6 @@ with the same key form one series as long as they follow one another.
 
 from __future__ import annotations
 
-import itertools
 from itertools import compress, islice
 from operator import itemgetter, ne
 from typing import Any, Callable, Iterator, Sequence
@@ -36,14 +35,11 @@ from .engine import (
     value_parser,
 )
 from .load import MappingSpec
+from .long_cells import TEXT_CACHE, CellColumns, Stretch, cut
 from .sources import TableSource, column_letter
-from .values import OBS_STATUS, BadValue
+from .values import BadValue
 
 PROGRESS_EVERY = 100_000
-#: Distinct value cells whose reading (value, attributes) is remembered.
-VALUE_CACHE = 65536
-#: Distinct texts of a text attribute column whose decoded form is remembered.
-TEXT_CACHE = 4096
 
 
 def _getter(indexes: list[int]) -> Callable[[list], Any]:
@@ -91,12 +87,7 @@ class LongRows:
         self.series_indexes = [c.index for c in self.series_columns]
         self.series_attr_cache: dict[Any, dict[str, str]] = {}
         self.cell_caches: list[dict[Any, tuple[str | None, Any]]] = [{} for _ in self.key_columns]
-        self.period_cache: dict[Any, str] = {}
-        self.value_cache: dict[Any, tuple[float | None, dict[str, str]]] = {}
-        self.text_caches: dict[str, dict[Any, str]] = {c: {} for c, _ in self.obs_text}
-        self.code_caches: dict[str, dict[Any, str]] = {c.component: {} for c in self.obs_coded}
-        self.shared_attrs: dict[tuple, dict[str, str]] = {}
-        self.normal = self.attrs_of({OBS_STATUS: "A"})
+        self.cells = CellColumns(self)
         self.next_progress = PROGRESS_EVERY
         # the series being built
         self.key: tuple[str, ...] | None = None
@@ -111,7 +102,7 @@ class LongRows:
     # -- the stream ------------------------------------------------------
     def series(self, blocks: Iterator[tuple[Sequence[int], list[list]]]) -> Iterator[Series]:
         """The series of blocks of (row numbers, rows of cells), in the order their rows come."""
-        width, key_indexes = self.width, self.key_indexes
+        width, key_indexes, key_cache, read = self.width, self.key_indexes, self.key_cache, self.cells.read
         for numbers, rows in blocks:
             if not rows:
                 continue
@@ -126,9 +117,37 @@ class LongRows:
                 raws = list(zip(*[columns[i] for i in key_indexes])) if key_indexes else [()] * len(rows)
             # where the key cells change (sorted extracts repeat them row after row)
             ends = [*compress(range(1, len(raws)), map(ne, islice(raws, 1, None), raws)), len(raws)]
+            whole = read(columns, 0, len(rows))  # the block at once, when no row in it needs a word
+            if whole is not None and len(whole.series_raws) != 1:
+                whole = None
             start = 0
             for end in ends:
-                yield from self.run(numbers, rows, columns, start, end, raws[start])
+                raw = raws[start]
+                key = key_cache.get(raw)
+                if key is None:
+                    key = self.resolve_key(numbers[start], raw)
+                    if key is None:  # every row says so, as it comes
+                        for i in range(start, end):
+                            if i > start:
+                                self.resolve_key(numbers[i], raw)
+                            self.row(numbers[i], rows[i], None)
+                        start = end
+                        continue
+                    key_cache[raw] = key
+                stretch = cut(whole, start, end) if whole is not None else read(columns, start, end)
+                if stretch is not None and len(stretch.series_raws) == 1 and (
+                        key != self.key or self.series_raw in stretch.series_raws):
+                    if key != self.key:
+                        if self.key is not None:
+                            yield self.finish()
+                        self.start(key, numbers[start], rows[start], stretch, numbers[start:end])
+                    else:
+                        self.extend(stretch, numbers[start:end])
+                else:
+                    for i in range(start, end):
+                        done = self.row(numbers[i], rows[i], key)
+                        if done is not None:
+                            yield done
                 start = end
             if self.progress is not None and numbers[-1] >= self.next_progress:
                 self.progress(numbers[-1])
@@ -151,145 +170,6 @@ class LongRows:
             kept.append(cells)
         return kept_numbers, kept
 
-    def run(self, numbers: Sequence[int], rows: list[list], columns: list[tuple], start: int, end: int,
-            raw: Any) -> Iterator[Series]:
-        """Rows ``start`` to ``end`` of a block, consecutive rows with the same key cells ``raw``."""
-        key = self.key_cache.get(raw)
-        if key is None:
-            key = self.resolve_key(numbers[start], raw)
-            if key is None:  # every row says so, as it comes
-                for i in range(start, end):
-                    if i > start:
-                        self.resolve_key(numbers[i], raw)
-                    self.row(numbers[i], rows[i], None)
-                return
-            self.key_cache[raw] = key
-        batch = self.batch(numbers[start:end], columns, start, end, key)
-        if batch is not None:
-            if key != self.key:
-                if self.key is not None:
-                    yield self.finish()
-                self.start(key, numbers[start], rows[start], batch)
-            else:
-                self.extend(*batch)
-            return
-        for i in range(start, end):
-            done = self.row(numbers[i], rows[i], key)
-            if done is not None:
-                yield done
-
-    # -- a run at once ---------------------------------------------------
-    def batch(self, numbers: Sequence[int], columns: list[tuple], start: int, end: int,
-              key: tuple[str, ...]) -> tuple | None:
-        """(periods, values, shared attributes, rows, columns) of a run, or None when a row needs a word."""
-        try:
-            return self._batch(numbers, columns, start, end, key)
-        except UnicodeDecodeError:
-            return None  # row by row, so that the error stops the read at its row
-
-    def _batch(self, row_nos: Sequence[int], block: list[tuple], start: int, end: int,
-               key: tuple[str, ...]) -> tuple | None:
-        n = end - start
-        if self.series_indexes:
-            if len(self.series_indexes) == 1:
-                series_raws = set(block[self.series_indexes[0]][start:end])
-            else:
-                series_raws = set(zip(*[block[i][start:end] for i in self.series_indexes]))
-            if len(series_raws) != 1 or (key == self.key and self.series_raw not in series_raws):
-                return None
-        if self.period_index >= 0:
-            cache = self.period_cache
-            raw = block[self.period_index][start:end]
-            periods = list(map(cache.get, raw))
-            if None in periods:
-                for text in set(raw).difference(cache):
-                    period, _ = self.period_column.code(self.text_of(text))
-                    if period is None:
-                        return None
-                    cache[text] = period
-                periods = list(map(cache.__getitem__, raw))
-        else:
-            periods = [self.fixed_period] * n
-        raw = block[self.value_index][start:end]
-        joined = self.empty.join(raw)
-        if all(raw) and joined.isdigit() and (self.binary or joined.isascii()):
-            values, bases = list(map(float, raw)), [self.normal] * n
-        else:
-            read = self.values_of(raw)
-            if read is None:
-                return None
-            values, bases = read
-        columns: dict[str, list[str]] = {}
-        for component, index in self.obs_text:
-            raw = block[index][start:end]
-            if any(raw):
-                columns[component] = self.texts_of(component, raw)
-        for column in self.obs_coded:
-            codes = self.codes_of(column, block[column.index][start:end])
-            if codes is None:
-                return None
-            if any(codes):
-                columns[column.component] = codes
-        if self.checks:
-            name, sheet, letter = self.source.name, self.source.sheet, self.value_letter
-            for period, value, row_no in zip(periods, values, row_nos):
-                self.checks.observe(key, period, value, Origin(name, sheet, row_no, letter))
-        return periods, values, bases, list(row_nos), columns
-
-    def values_of(self, raw: list) -> tuple[list, list] | None:
-        """Values and shared attributes of value cells, not all plain digits; None for a cell that is no value."""
-        cache = self.value_cache
-        hits = list(map(cache.get, raw))
-        if None in hits:
-            binary, normal = self.binary, self.normal
-            found = {}
-            for cell in set(raw).difference(cache):
-                if cell.isdigit() and (binary or cell.isascii()):
-                    found[cell] = (float(cell), normal)
-                    continue
-                try:
-                    value, value_attrs = self.parse(self.text_of(cell))
-                except BadValue:
-                    return None
-                found[cell] = (value, self.attrs_of(value_attrs))
-            hits = [hit or found[cell] for hit, cell in zip(hits, raw)]
-            for cell in itertools.islice(found, max(VALUE_CACHE - len(cache), 0)):
-                cache[cell] = found[cell]
-        return list(map(itemgetter(0), hits)), list(map(itemgetter(1), hits))
-
-    def texts_of(self, component: str, raw: list) -> list[str]:
-        cache, text_of = self.text_caches[component], self.text_of
-        out = []
-        for cell in raw:
-            if not cell:
-                out.append("")
-                continue
-            text = cache.get(cell)
-            if text is None:
-                text = text_of(cell).strip()
-                if len(cache) < TEXT_CACHE:
-                    cache[cell] = text
-            out.append(text)
-        return out
-
-    def codes_of(self, column, raw: list) -> list[str] | None:
-        cache = self.code_caches[column.component]
-        codes = list(map(cache.get, raw))
-        if None in codes:
-            for cell in set(raw).difference(cache):
-                text = self.text_of(cell).strip()
-                code = column.code(text)[0] if text else ""
-                if code is None:
-                    return None
-                cache[cell] = code
-            codes = list(map(cache.__getitem__, raw))
-        return codes
-
-    def attrs_of(self, value_attrs) -> dict[str, str]:
-        """The table's observation attributes with those of a value, one shared dictionary per distinct set."""
-        attrs = {**self.obs_fixed, **value_attrs}
-        return self.shared_attrs.setdefault(tuple(attrs.items()), attrs)
-
     # -- row by row ------------------------------------------------------
     def resolve_key(self, row_no: int, raw: Any) -> tuple[str, ...] | None:
         texts = raw if isinstance(raw, tuple) else (raw,)
@@ -311,28 +191,18 @@ class LongRows:
         """One row read carefully; the series it ends, if it starts another."""
         text_of = self.text_of
         if self.period_index >= 0:
-            text = cells[self.period_index]
-            period = self.period_cache.get(text)
+            period, why = self.cells.period(cells[self.period_index])
             if period is None:
-                period, why = self.period_column.code(text_of(text))
-                if period is None:
-                    self.fail(row_no, self.period_column, text_of(text), why)
-                    return None
-                self.period_cache[text] = period
+                self.fail(row_no, self.period_column, text_of(cells[self.period_index]), why)
+                return None
         else:
             period = self.fixed_period
-        text = cells[self.value_index]
-        if text.isdigit() and (self.binary or text.isascii()):
-            value, base = float(text), self.normal
-        else:
-            text = text_of(text)
-            try:
-                value, value_attrs = self.parse(text)
-            except BadValue as exc:
-                problem_at(self.report, "bad-value", str(exc), self.source, row_no, self.value_letter, text.strip(),
-                           expected=exc.expected)
-                return None
-            base = self.attrs_of(value_attrs)
+        try:
+            value, base = self.cells.value(cells[self.value_index])
+        except BadValue as exc:
+            problem_at(self.report, "bad-value", str(exc), self.source, row_no, self.value_letter,
+                       text_of(cells[self.value_index]).strip(), expected=exc.expected)
+            return None
         if key is None:
             return None
         columns = {}
@@ -347,14 +217,12 @@ class LongRows:
                 done = self.finish()
             self.start(key, row_no, cells)
         elif self.series_columns and self.get_series_raw(cells) != self.series_raw:
+            self.attrs = dict(self.attrs)  # this series' own from now on
             for name, text in self.attrs_at(self.series_columns, cells, row_no).items():
                 if self.attrs.setdefault(name, text) != text:
                     problem_at(self.report, "attribute-conflict", f"{name} {text!r} differs from "
                                f"{self.attrs[name]!r} earlier in the same series", self.source, row_no, None, text)
-        self.extend([period], [value], [base], [row_no], columns)
-        if self.checks:
-            self.checks.observe(key, period, value, Origin(self.source.name, self.source.sheet, row_no,
-                                                           self.value_letter))
+        self.extend(Stretch([period], [value], [base], columns, set()), [row_no])
         return done
 
     def attrs_at(self, columns: list, cells: list, row_no: int) -> dict[str, str]:
@@ -377,8 +245,9 @@ class LongRows:
             label_problem(self.report, why, self.source, row_no, column_letter(column.index), text)
 
     # -- the series being built ------------------------------------------
-    def start(self, key: tuple[str, ...], row_no: int, cells: list, batch: tuple | None = None) -> None:
-        """A new series from the row ``cells`` on, with the observations of ``batch`` if given."""
+    def start(self, key: tuple[str, ...], row_no: int, cells: list, stretch: Stretch | None = None,
+              numbers: Sequence[int] = ()) -> None:
+        """A new series from the row ``cells`` on, with the observations of ``stretch`` if given."""
         self.key = key
         self.series_raw = raw = self.get_series_raw(cells)
         attrs = self.series_attr_cache.get(raw)
@@ -387,29 +256,32 @@ class LongRows:
             attrs = {**self.series_fixed, **self.attrs_at(self.series_columns, cells, row_no)}
             if self.report.error_count == errors and len(self.series_attr_cache) < TEXT_CACHE:
                 self.series_attr_cache[raw] = attrs
-        self.attrs = dict(attrs)
-        if batch is None:
-            self.periods, self.values, self.bases, self.rows, self.columns = [], [], [], [], {}
-        else:
-            self.periods, self.values, self.bases, self.rows, self.columns = batch
+        self.attrs = attrs  # shared by the series with the same cells; copied before it changes
+        self.periods, self.values, self.bases, self.rows, self.columns = [], [], [], [], {}
+        if stretch is not None:
+            self.extend(stretch, numbers)
 
-    def extend(self, periods: list, values: list, bases: list, rows: list, columns: dict[str, list[str]]) -> None:
+    def extend(self, stretch: Stretch, numbers: Sequence[int]) -> None:
         held = len(self.periods)
-        for name, texts in columns.items():
+        for name, texts in stretch.columns.items():
             mine = self.columns.get(name)
             if mine is None:
                 self.columns[name] = [""] * held + texts
             else:
                 mine += texts
-        if len(columns) < len(self.columns):
-            blank = [""] * len(periods)
+        if len(stretch.columns) < len(self.columns):
+            blank = [""] * len(stretch.periods)
             for name, mine in self.columns.items():
-                if name not in columns:
+                if name not in stretch.columns:
                     mine += blank
-        self.periods += periods
-        self.values += values
-        self.bases += bases
-        self.rows += rows
+        self.periods += stretch.periods
+        self.values += stretch.values
+        self.bases += stretch.shared
+        self.rows += numbers
+        if self.checks:
+            name, sheet, letter, key = self.source.name, self.source.sheet, self.value_letter, self.key
+            for period, value, row_no in zip(stretch.periods, stretch.values, numbers):
+                self.checks.observe(key, period, value, Origin(name, sheet, row_no, letter))
 
     def finish(self) -> Series:
         rows = self.rows

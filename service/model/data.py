@@ -117,9 +117,11 @@ class NumberedTexts(Sequence[str]):
 
     def longest(self) -> int:
         """The length of the longest text."""
-        if not self.numbers:
+        numbers = self.numbers
+        if not numbers:
             return 0
-        return len(self.prefix) + max(len(str(min(self.numbers))), len(str(max(self.numbers))))
+        low, high = (numbers[0], numbers[-1]) if isinstance(numbers, range) else (min(numbers), max(numbers))
+        return len(self.prefix) + max(len(str(low)), len(str(high)))
 
 
 class ObservationColumns(Sequence[Observation]):

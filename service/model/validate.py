@@ -45,6 +45,8 @@ MISSING_STATUSES = frozenset({"O", "M", "L", "H", "Q", "K", "J", "S"})
 FREQ = "FREQ"
 OBS_STATUS = "OBS_STATUS"
 
+#: Sets of shared observation attributes remembered as good (the converter shares a few among millions).
+GOOD_SHARED = 1024
 #: The longest text attribute value accepted when the DSD gives no maxLength (characters).
 MAX_TEXT_LENGTH = 65_536
 #: Characters an XML 1.0 document cannot contain (and surrogates, which no UTF-8 text holds).
@@ -88,6 +90,9 @@ class DataValidator:
         self.good_periods: dict[str, set[str]] = {}  # FREQ -> periods known good
         self.good_obs_attrs: dict[str, set[str]] = {}  # attribute -> values known good
         self.good_series_attrs: set[tuple[str, str]] = set()
+        self.last_good_attributes: Mapping[str, str] | None = None  # series attributes that passed, last seen
+        #: observation attributes shared by observations held in columns that passed, by id
+        self.good_shared: dict[int, Mapping[str, str]] = {}
         self.seen: dict[tuple[str, ...], dict[str, Origin | None]] = {}  # key -> period -> where first seen
         #: uncoded observation attributes: any text will do, so they are not checked value by value
         self.text_obs_attributes = frozenset(a.id for a in structure.attributes_at(OBSERVATION)
@@ -119,14 +124,19 @@ class DataValidator:
         if key not in self.keys_checked:
             self.keys_checked.add(key)
             self.check_key(key, where)
-        for attr_id, value in series.attributes.items():
-            if (attr_id, value) not in self.good_series_attrs:
-                if self.check_attribute(attr_id, value, self.series_attributes, "series", where):
-                    self.good_series_attrs.add((attr_id, value))
-        for attr_id in self.mandatory_series:
-            if not series.attributes.get(attr_id):
-                self.problem("missing-attribute", f"series {'.'.join(key)} has no {attr_id} (mandatory)", where,
-                             attr_id)
+        attrs = series.attributes
+        if attrs is not self.last_good_attributes:  # consecutive series often share their attributes
+            problems = self.report.error_count + self.report.warning_count
+            for attr_id, value in attrs.items():
+                if (attr_id, value) not in self.good_series_attrs:
+                    if self.check_attribute(attr_id, value, self.series_attributes, "series", where):
+                        self.good_series_attrs.add((attr_id, value))
+            for attr_id in self.mandatory_series:
+                if not attrs.get(attr_id):
+                    self.problem("missing-attribute", f"series {'.'.join(key)} has no {attr_id} (mandatory)",
+                                 where, attr_id)
+            if self.report.error_count + self.report.warning_count == problems:
+                self.last_good_attributes = attrs
         freq = key[self.freq_index] if self.freq_index is not None and len(key) == len(self.dimension_ids) else ""
         good_periods = self.good_periods.setdefault(freq, set())
         good_attrs, text_attrs, max_text = self.good_obs_attrs, self.text_obs_attributes, self.max_text
@@ -206,13 +216,18 @@ class DataValidator:
         distinct = [shared[0]] if shared and shared.count(shared[0]) == len(shared) else list(
             dict(zip(map(id, shared), shared)).values())
         good_attrs, text_attrs, max_text = self.good_obs_attrs, self.text_obs_attributes, self.max_text
+        good_shared = self.good_shared
         for attrs in distinct:
+            if good_shared.get(id(attrs)) is attrs:
+                continue
             for attr_id, text in attrs.items():
                 if attr_id in text_attrs:
                     if text.__class__ is not str or not text.isprintable() or len(text) > max_text[attr_id]:
                         return False
                 elif text not in good_attrs.get(attr_id, ()):
                     return False
+            if len(good_shared) < GOOD_SHARED:
+                good_shared[id(attrs)] = attrs  # held, so that its id names it alone
         for attr_id, texts in observations.columns.items():
             if attr_id in text_attrs and texts.__class__ is NumberedTexts:
                 if not texts.prefix.isprintable() or texts.longest() > max_text[attr_id]:
