@@ -230,9 +230,17 @@ def data_statement(q: DataQuery, view: View, changes: str = ALL_CHANGES) -> Sele
     rows = observation_rows(q, view, changes)
     attributes = series_attributes(view)
     attribute_column = series.c.attributes if attributes is None else attributes.c.attributes
+    # The series condition repeats what ``rows`` already holds. It lets the planner walk the matching
+    # series in key order on the (flow, series_key) index, and each one's observations on theirs, so
+    # the answer comes out in order as it is read: the first row at once and memory that does not grow
+    # with the answer. Without it SQLite sorted the whole answer before the first row (in memory, as
+    # temp_store=MEMORY): ~250 bytes per observation, 450 MB for 1,000,000, held to the response's end.
+    # (The flow alone would do that too, but then a full key walked every series of the flow.
+    # Answers built from a union or window, updatedAfter and first/lastNObservations, are still sorted.)
     statement = (select(series.c.series_key, attribute_column, rows.c.time_period, rows.c.value,
                         rows.c.attributes, rows.c.deleted)
-                 .join_from(rows, series, series.c.series_id == rows.c.series_id))
+                 .join_from(rows, series, series.c.series_id == rows.c.series_id)
+                 .where(series_condition(q)))
     if attributes is not None:
         statement = statement.outerjoin(attributes, attributes.c.series_id == series.c.series_id)
     return statement.order_by(series.c.series_key, rows.c.period_start, rows.c.time_period)
