@@ -172,7 +172,17 @@ class LongRows:
 
     # -- row by row ------------------------------------------------------
     def resolve_key(self, row_no: int, raw: Any) -> tuple[str, ...] | None:
+        """The key of the key cells ``raw``; None when a cell does not resolve (said at ``row_no``)."""
         texts = raw if isinstance(raw, tuple) else (raw,)
+        key = list(self.base_key)
+        for slot, cache, text in zip(self.dim_slots, self.cell_caches, texts):
+            found = cache.get(text)
+            if found is None or found[0] is None:
+                return self.resolve_key_cells(row_no, texts)
+            key[slot] = found[0]
+        return tuple(key)
+
+    def resolve_key_cells(self, row_no: int, texts: tuple) -> tuple[str, ...] | None:
         key = list(self.base_key)
         ok = True
         for slot, column, cache, text in zip(self.dim_slots, self.key_columns, self.cell_caches, texts):
@@ -257,9 +267,13 @@ class LongRows:
             if self.report.error_count == errors and len(self.series_attr_cache) < TEXT_CACHE:
                 self.series_attr_cache[raw] = attrs
         self.attrs = attrs  # shared by the series with the same cells; copied before it changes
-        self.periods, self.values, self.bases, self.rows, self.columns = [], [], [], [], {}
-        if stretch is not None:
-            self.extend(stretch, numbers)
+        if stretch is None:
+            self.periods, self.values, self.bases, self.rows, self.columns = [], [], [], [], {}
+        else:  # the lists of a stretch are its own
+            self.periods, self.values, self.bases, self.columns = stretch[:4]
+            self.rows = list(numbers)
+            if self.checks:
+                self.observe(stretch, numbers)
 
     def extend(self, stretch: Stretch, numbers: Sequence[int]) -> None:
         held = len(self.periods)
@@ -279,9 +293,13 @@ class LongRows:
         self.bases += stretch.shared
         self.rows += numbers
         if self.checks:
-            name, sheet, letter, key = self.source.name, self.source.sheet, self.value_letter, self.key
-            for period, value, row_no in zip(stretch.periods, stretch.values, numbers):
-                self.checks.observe(key, period, value, Origin(name, sheet, row_no, letter))
+            self.observe(stretch, numbers)
+
+    def observe(self, stretch: Stretch, numbers: Sequence[int]) -> None:
+        """The declared consistency checks see the observations of a stretch."""
+        name, sheet, letter, key = self.source.name, self.source.sheet, self.value_letter, self.key
+        for period, value, row_no in zip(stretch.periods, stretch.values, numbers):
+            self.checks.observe(key, period, value, Origin(name, sheet, row_no, letter))
 
     def finish(self) -> Series:
         rows = self.rows

@@ -93,6 +93,8 @@ class DataValidator:
         self.last_good_attributes: Mapping[str, str] | None = None  # series attributes that passed, last seen
         #: observation attributes shared by observations held in columns that passed, by id
         self.good_shared: dict[int, Mapping[str, str]] = {}
+        #: the good periods of a frequency, and the periods of a series held in columns that passed them
+        self.last_good_periods: tuple[set[str] | None, Sequence[str]] = (None, ())
         self.seen: dict[tuple[str, ...], dict[str, Origin | None]] = {}  # key -> period -> where first seen
         #: uncoded observation attributes: any text will do, so they are not checked value by value
         self.text_obs_attributes = frozenset(a.id for a in structure.attributes_at(OBSERVATION)
@@ -197,8 +199,13 @@ class DataValidator:
         with a new code or period, say) goes the long way, which reports it.
         """
         periods = observations.periods
-        if key in self.seen or not good_periods.issuperset(periods) or len(set(periods)) != len(periods):
+        if key in self.seen:
             return False
+        last_freq_periods, last_periods = self.last_good_periods
+        if last_freq_periods is not good_periods or periods != last_periods:  # series often share periods
+            if not good_periods.issuperset(periods) or len(set(periods)) != len(periods):
+                return False
+            self.last_good_periods = (good_periods, periods)
         values = observations.values
         kinds = set(map(type, values))
         if not kinds <= _FLOAT_OR_NONE:
