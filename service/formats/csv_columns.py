@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import itertools
 from operator import methodcaller
-from typing import Callable, Iterable, Mapping
+from typing import Callable, Iterable, Mapping, Sequence
 
 from ..model.data import NumberedTexts, ObservationColumns
 
@@ -43,7 +43,7 @@ class ColumnCells:
         self.value_text, self.value_texts, self.value_text_cache = value_text, value_texts, value_text_cache
         self.series_cells = not all(observed_ for _, _, observed_, _, _ in self.positions)
         self.shared: dict[int, tuple[Mapping[str, str], dict[str, str]]] = {}
-        self.forms: dict[tuple, tuple[Mapping[str, str], str, list[str]]] = {}
+        self.plans: dict[tuple, tuple[tuple, list[str], list[tuple]]] = {}
 
     def lines(self, observations: ObservationColumns, periods: list[str], prefix: str, head: list[str],
               tail: str) -> str:
@@ -67,58 +67,54 @@ class ColumnCells:
     def fields(self, observations: ObservationColumns, head: list[str]) -> tuple[list[str], list[Iterable[str]]]:
         """The texts between the attribute fields that vary (the first after OBS_VALUE), and their cells."""
         shared, columns = observations.attributes, observations.columns
-        uniform = bool(shared) and shared.count(shared[0]) == len(shared)
-        if uniform and all(texts.__class__ is NumberedTexts for texts in columns.values()):
-            # the usual series: one set of shared attributes, the row numbers: the gaps are remembered
-            known = (id(shared[0]), tuple((name, texts.prefix) for name, texts in columns.items()),
-                     tuple(head) if self.series_cells else ())
-            held = self.forms.get(known)
-            if held is None or held[0] is not shared[0]:
-                gaps, variables, numbered = self.make_fields(observations, head, uniform)
-                if len(numbered) != len(variables):
-                    return gaps, variables
-                if len(self.forms) >= SHARED_CACHE:
-                    self.forms.clear()
-                held = self.forms[known] = (shared[0], gaps, numbered)
-            return list(held[1]), [map(str, columns[name].numbers) for name in held[2]]
-        gaps, variables, _ = self.make_fields(observations, head, uniform)
-        return gaps, variables
-
-    def make_fields(self, observations: ObservationColumns, head: list[str],
-                    uniform: bool) -> tuple[list[str], list[Iterable[str]], list[str]]:
-        """(gaps, cells, the attributes whose cells are the numbers of NumberedTexts)."""
-        gaps = [""]
+        if shared and shared.count(shared[0]) == len(shared):  # one set of shared attributes (the usual)
+            distinct: tuple = (shared[0],)
+        else:
+            distinct = tuple(dict(zip(map(id, shared), shared)).values())
+        # which fields are fixed text and which vary depends only on these: remembered
+        known = (tuple(map(id, distinct)), tuple((name, texts.__class__ is NumberedTexts and texts.prefix)
+                                                 for name, texts in columns.items()),
+                 tuple(head) if self.series_cells else ())
+        held = self.plans.get(known)
+        if held is None or held[0] != distinct:
+            if len(self.plans) >= SHARED_CACHE:
+                self.plans.clear()
+            held = self.plans[known] = (distinct, *self.plan(distinct, columns, head))
+        _, gaps, varying = held
+        uniform = len(distinct) == 1
         variables: list[Iterable[str]] = []
-        numbered: list[str] = []
-        shared = observations.attributes
-        distinct = [shared[0]] if uniform else list(dict(zip(map(id, shared), shared)).values())
+        for attr_id, cache, blank in varying:
+            texts = columns.get(attr_id)
+            if texts.__class__ is NumberedTexts and cache is None:
+                variables.append(map(str, texts.numbers))
+            else:
+                variables.append(self.attribute(observations, attr_id, texts, uniform, cache, blank))
+        return list(gaps), variables
+
+    def plan(self, distinct: tuple, columns: Mapping, head: list[str]) -> tuple[list[str], list[tuple]]:
+        """(gaps, the fields that vary: (attribute, cache, blank)) of series with these attributes."""
+        gaps = [""]
+        varying: list[tuple] = []
         for i, attr_id, observed, cache, blank in self.positions:
             if not observed:
                 gaps[-1] += "," + head[i]
                 continue
-            texts = observations.columns.get(attr_id)
-            if texts.__class__ is NumberedTexts and cache is None:
-                if self.numbered_safe(texts):
-                    gaps[-1] += "," + texts.prefix
-                    gaps.append("")
-                    variables.append(map(str, texts.numbers))
-                    numbered.append(attr_id)
-                    continue
-                texts = list(texts)
-            if texts is not None and not any(texts):
-                texts = None
-            if texts is None and (uniform or all(attrs.get(attr_id) == distinct[0].get(attr_id)
-                                                 for attrs in distinct)):  # the same on every line
-                gaps[-1] += "," + self.shared_cell(distinct[0], attr_id, cache, blank)
+            texts = columns.get(attr_id)
+            if texts.__class__ is NumberedTexts and cache is None and self.numbered_safe(texts):
+                gaps[-1] += "," + texts.prefix
+            elif texts is None and all(attrs.get(attr_id) == distinct[0].get(attr_id) for attrs in distinct):
+                gaps[-1] += "," + self.shared_cell(distinct[0], attr_id, cache, blank)  # the same on every line
                 continue
-            gaps[-1] += ","
+            else:
+                gaps[-1] += ","
             gaps.append("")
-            variables.append(self.attribute(observations, attr_id, texts, uniform, cache, blank))
-        return gaps, variables, numbered
+            varying.append((attr_id, cache, blank))
+        return gaps, varying
 
     def numbered_safe(self, texts: NumberedTexts) -> bool:
-        """Whether prefix and number are written as they are (no quotes, nothing like a formula)."""
-        if not texts.prefix and texts.numbers and min(texts.numbers) < 0:
+        """Whether prefix and number are written as they are (no quotes, nothing like a formula): a
+        prefix that needs neither, before any number (a bare number could be negative)."""
+        if not texts.prefix:
             return False
         sample = texts.prefix + "0"
         return self.text_cells([sample]) == [sample]
@@ -160,10 +156,14 @@ class ColumnCells:
             hit = cache[value] = self.cell(attr_id, value)
         return hit
 
-    def attribute(self, observations: ObservationColumns, attr_id: str, texts: list[str] | None, uniform: bool,
-                  cache: dict[str, str] | None, blank: str) -> list[str]:
+    def attribute(self, observations: ObservationColumns, attr_id: str, texts: Sequence[str] | None,
+                  uniform: bool, cache: dict[str, str] | None, blank: str) -> list[str]:
         """The cells of one observation attribute that varies from line to line."""
         shared = observations.attributes
+        if texts.__class__ is NumberedTexts:  # one that needs quoting
+            texts = list(texts)
+        if texts is not None and not any(texts):
+            texts = None
         if texts is not None and all(texts):
             given = texts
         elif uniform:
