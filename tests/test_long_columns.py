@@ -48,8 +48,11 @@ def converted(catalog, tmp_path_factory):
             rows[i][11] = "=1+1"
         elif kind == 4:
             rows[i][9] = "…"
-    for row in rows[300:330]:
-        row[10] = "тыс. человек"
+        else:
+            rows[i][11] = "   "  # a note of spaces: no note
+    for row in rows[300:330]:  # a series in thousands: its block is read a run at a time
+        row[9:12] = ["5", "тыс. человек", ""]
+    rows[305][11] = "  "
     path = write_csv_rows(tmp_path_factory.mktemp("long") / "extract.csv", [extract.HEADER, *rows],
                           delimiter=";")
     series, report, dsd = convert_file(catalog, MAPPING, path)
@@ -138,3 +141,23 @@ def test_blocks_hold_the_records_of_the_lines(data, monkeypatch):
     text = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
     expected = list(_byte_lines(iter(io.BytesIO(text)), 1, b";", "utf-8"))
     assert [(n, cells or [b""]) for n, cells in expected] == records  # a blank line is one empty cell
+
+
+def test_an_xlsx_extract_converts_as_its_csv(catalog, tmp_path):
+    """Cells as text (XLSX) go the same way as cells as bytes (CSV)."""
+    import openpyxl
+
+    rows = [extract.HEADER, *extract.rows(400)]
+    rows[50][9], rows[60][11], rows[70][9] = "…", "  ", "1 204"
+    book = openpyxl.Workbook()
+    for row in rows:
+        book.active.append(row)
+    book.save(tmp_path / "extract.xlsx")
+    csv_path = write_csv_rows(tmp_path / "extract.csv", rows, delimiter=";")
+    prepared = Prepared(load_mapping(MAPPING), catalog, Report())
+    written = []
+    for path in (tmp_path / "extract.xlsx", csv_path):
+        series, report, _ = convert_file(catalog, MAPPING, path)
+        assert report.valid, report.to_dict()
+        written.append(b"".join(write_sdmx_csv(series, prepared.write_context())).replace(b".xlsx[Sheet]!", b".csv!"))
+    assert written[0] == written[1]

@@ -168,7 +168,10 @@ class ColumnCells:
             given = texts
         elif uniform:
             value = shared[0].get(attr_id) or ""
-            given = [text or value for text in texts] if value else texts
+            if texts is None:
+                given = [value] * len(shared)
+            else:
+                given = [text or value for text in texts] if value else texts
         else:
             given = list(map(methodcaller("get", attr_id, ""), shared))
             if texts is not None:

@@ -79,7 +79,9 @@ class CellColumns:
         for component, index in self.obs_text:
             raw = block[index][start:end]
             if any(raw):
-                columns[component] = self.texts_of(component, raw)
+                texts = self.texts_of(component, raw)
+                if any(texts):
+                    columns[component] = texts
         for column in self.obs_coded:
             codes = self.codes_of(column, block[column.index][start:end])
             if codes is None:
