@@ -77,7 +77,7 @@ class SourceLoader:
     def read_yaml(self, path: Path) -> Any:
         try:
             with open(path, encoding="utf-8") as fh:
-                return yaml.safe_load(fh)
+                return yaml.load(fh, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # in C where there
         except FileNotFoundError:
             self.problem("missing-file", f"{self.rel(path)} does not exist", path)
         except (yaml.YAMLError, UnicodeDecodeError) as exc:
