@@ -1,15 +1,17 @@
 """Rows of a long file -> series whose observations are held column by column.
 
-``LongRows.series`` reads the data rows under the header. Consecutive rows
-with the same key cells form a run; a run is converted all at once when
-nothing in it needs a word in the report: its periods and value cells are
-already known or read cleanly, its attribute labels resolve, its series
-attributes agree. A run is then a handful of list operations, not a dozen
-function calls per row. Any other run goes row by row (``row``), exactly as
-the careful path always reads: problems in row order, a row with a bad value
-or period dropped, a series starting at its first row that is kept. Either
-way a series comes out as one ObservationColumns with RowOrigins, and rows
-with the same key form one series as long as they follow one another.
+``LongRows.series`` reads the data rows under the header a block at a time
+(``sources``), each block turned into columns. Consecutive rows with the
+same key cells form a run. A block is read at once (``long_cells``) when
+nothing in it needs a word in the report: its periods and value cells read
+cleanly, its attribute labels resolve, one set of series attribute cells;
+each run is then a cut of it. Otherwise each run is read at once on the
+same terms, and a run that still needs a word goes row by row (``row``),
+exactly as the careful path always read: problems in row order, a row with
+a bad value or period dropped, a series starting at its first row that is
+kept. Either way a series comes out as one ObservationColumns with
+RowOrigins and SOURCE_LABEL as NumberedTexts, and rows with the same key
+form one series as long as they follow one another.
 """
 
 from __future__ import annotations
