@@ -228,7 +228,9 @@ def test_10_csv_download_without_custom_headers(explorer, name, labels):
     assert response.headers["Content-Type"].startswith("application/vnd.sdmx.data+csv")
     assert "attachment" in response.headers["Content-Disposition"]
     rows = list(csv.DictReader(io.StringIO(response.data.decode())))
-    assert rows and rows[0]["FREQ"] == ("A: Annual" if labels else "A")
+    # With labels the field guides head each column "ID: Name" and give values as "code: name".
+    column = "FREQ: Frequency" if labels else "FREQ"
+    assert rows and rows[0][column] == ("A: Annual" if labels else "A")
 
 
 def test_cors_preflight_and_exposed_headers(explorer):
