@@ -93,6 +93,7 @@ class DataValidator:
         self.last_good_attributes: Mapping[str, str] | None = None  # series attributes that passed, last seen
         #: observation attributes shared by observations held in columns that passed, by id
         self.good_shared: dict[int, Mapping[str, str]] = {}
+        self.good_prefix = ""  # the prefix of NumberedTexts last found printable
         #: the good periods of a frequency, and the periods of a series held in columns that passed them
         self.last_good_periods: tuple[set[str] | None, Sequence[str]] = (None, ())
         self.seen: dict[tuple[str, ...], dict[str, Origin | None]] = {}  # key -> period -> where first seen
@@ -233,12 +234,18 @@ class DataValidator:
                         return False
                 elif text not in good_attrs.get(attr_id, ()):
                     return False
+            if not all(attrs.get(attr_id) for attr_id in self.mandatory_obs):  # a column may hold them:
+                return False  # the long way tells
             if len(good_shared) < GOOD_SHARED:
                 good_shared[id(attrs)] = attrs  # held, so that its id names it alone
         for attr_id, texts in observations.columns.items():
             if attr_id in text_attrs and texts.__class__ is NumberedTexts:
-                if not texts.prefix.isprintable() or texts.longest() > max_text[attr_id]:
-                    return False
+                if texts.prefix is not self.good_prefix:
+                    if not texts.prefix.isprintable():
+                        return False
+                    self.good_prefix = texts.prefix
+                if len(texts.prefix) + 20 > max_text[attr_id] and texts.longest() > max_text[attr_id]:
+                    return False  # (20 characters hold any row number)
             elif attr_id in text_attrs:
                 try:
                     joined = "".join(texts)
@@ -248,10 +255,6 @@ class DataValidator:
                                                 and max(map(len, texts)) > max_text[attr_id]):
                     return False
             elif not good_attrs.get(attr_id, set()).issuperset(filter(None, texts)):
-                return False
-        for attr_id in self.mandatory_obs:
-            texts = observations.columns.get(attr_id)
-            if not (texts is not None and all(texts)) and not all(attrs.get(attr_id) for attrs in distinct):
                 return False
         self.seen[key] = _FirstSeen(periods, observations.origins)
         return True
