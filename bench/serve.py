@@ -382,7 +382,7 @@ def report(results: dict) -> None:
         say()
         say("The same rows written from memory by the Python SDMX libraries (one run each); "
             "ratio to the reference, and migstat's time over the library's")
-        head = f"{'format':20} {'library':9} {'seconds':>9} {'CPU s':>7} {'MB out':>7} {'peak RSS MB':>11} " \
+        head = f"{'format':20} {'library':9} {'seconds':>9} {'CPU s':>7} {'MB out':>7} {'RSS MB*':>11} " \
                f"{'x ref':>7} {'migstat/lib':>11} {'ahead':>5} {'CPU ahead':>9}"
         say(head)
         say("-" * len(head))
@@ -397,6 +397,7 @@ def report(results: dict) -> None:
                     f"{r['peak_rss_mb']:11.0f} {r['seconds'] / speed[name]['reference_seconds']:7.2f} "
                     f"{ours / r['seconds']:11.2f} {'yes' if ours < r['seconds'] else 'NO':>5} "
                     f"{'yes' if ours_cpu < r['cpu_seconds'] else 'NO':>9}")
+        say("  * peak RSS of the library's process, the table read from Parquet included")
         for lib in LIBRARIES:
             say(f"  {lib}: {NOT_WRITTEN[lib]}")
     lat = results.get("latency")
